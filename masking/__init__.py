@@ -1,0 +1,1 @@
+"""masking: masked calling on Asterisk."""
