@@ -1,0 +1,397 @@
+"""The rotating pool of temporary numbers: live binding state in Redis.
+
+Each allocation is one Lua script, so it is atomic however many service processes
+reveal at once. It picks, least recently used first, a virtual number of the site's
+region that is
+
+* not used by a live binding of the same site (staff dialing it reach one customer),
+* not used by a live binding of the same customer, nor inside that customer's cool-off
+  after an earlier binding of the same number (the customer calling it back reaches one
+  site, and a recycled number does not ring a customer who knew it for another site).
+
+Expiry is decided by the timestamps stored in the keys, compared with the caller's
+clock, so tests can move time; Redis TTLs only collect garbage. The database stays the
+record of truth: :meth:`LivePool.restore` puts back whatever Redis lost.
+
+Keys (``P`` is the configured prefix): ``P:pool:<region>`` zset number -> last use (ms);
+``P:b:<id>`` hash of a binding; ``P:sv:<site>:<number>``, ``P:cv:<customer>:<number>``
+and ``P:ship:<site>:<shipment>`` -> binding id; ``P:cool:<customer>:<number>`` ->
+cool-off end (ms); ``P:ready`` says the state was restored since Redis last lost it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import redis
+
+GC_SLACK_MS = 60_000
+
+_ALLOCATE = """
+local prefix, site, customer, shipment = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local bid, now, ttl, cool = ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+if redis.call('EXISTS', prefix .. 'ready') == 0 then return {'not_ready'} end
+local pool_key = KEYS[1]
+local ship_key = prefix .. 'ship:' .. site .. ':' .. shipment
+
+local function live_binding(id)
+  if not id then return nil end
+  local expires = redis.call('HGET', prefix .. 'b:' .. id, 'expires_ms')
+  if expires and tonumber(expires) > now then return id end
+  return nil
+end
+
+local existing = live_binding(redis.call('GET', ship_key))
+if existing then
+  return {'existing', existing, redis.call('HGETALL', prefix .. 'b:' .. existing)}
+end
+
+local site_busy, customer_cool = 0, 0
+local chosen = nil
+for _, number in ipairs(redis.call('ZRANGE', pool_key, 0, -1)) do
+  local taken_here = live_binding(redis.call('GET', prefix .. 'sv:' .. site .. ':' .. number))
+  local cool_until = tonumber(redis.call('GET', prefix .. 'cool:' .. customer .. ':' .. number))
+  local cooling = cool_until and cool_until > now
+  if taken_here then site_busy = site_busy + 1 end
+  if cooling then customer_cool = customer_cool + 1 end
+  if not taken_here and not cooling then
+    chosen = number
+    break
+  end
+end
+if not chosen then
+  return {'exhausted', tostring(redis.call('ZCARD', pool_key)), tostring(site_busy),
+          tostring(customer_cool)}
+end
+
+local expires = now + ttl
+local gc = ttl + tonumber(ARGV[9])
+local fields = {'id', bid, 'site_id', site, 'customer', customer, 'shipment_id', shipment,
+                'number', chosen, 'created_ms', tostring(now), 'expires_ms', tostring(expires)}
+for i = 10, #ARGV, 2 do
+  table.insert(fields, ARGV[i]); table.insert(fields, ARGV[i + 1])
+end
+redis.call('HSET', prefix .. 'b:' .. bid, unpack(fields))
+redis.call('PEXPIRE', prefix .. 'b:' .. bid, gc)
+redis.call('SET', prefix .. 'sv:' .. site .. ':' .. chosen, bid, 'PX', gc)
+redis.call('SET', prefix .. 'cv:' .. customer .. ':' .. chosen, bid, 'PX', gc)
+redis.call('SET', ship_key, bid, 'PX', gc)
+redis.call('SET', prefix .. 'cool:' .. customer .. ':' .. chosen, tostring(expires + cool),
+           'PX', ttl + cool + tonumber(ARGV[9]))
+redis.call('ZADD', pool_key, now, chosen)
+return {'allocated', bid, fields}
+"""
+
+_LOOKUP = """
+if redis.call('EXISTS', ARGV[1] .. 'ready') == 0 then return {'not_ready'} end
+local id = redis.call('GET', KEYS[1])
+if not id then return nil end
+local fields = redis.call('HGETALL', ARGV[1] .. 'b:' .. id)
+if #fields == 0 then return nil end
+return fields
+"""
+
+_RELEASE = """
+local prefix, id = ARGV[1], ARGV[2]
+local b = prefix .. 'b:' .. id
+local site = redis.call('HGET', b, 'site_id')
+if not site then return 0 end
+local customer = redis.call('HGET', b, 'customer')
+local number = redis.call('HGET', b, 'number')
+local shipment = redis.call('HGET', b, 'shipment_id')
+for _, key in ipairs({prefix .. 'sv:' .. site .. ':' .. number,
+                      prefix .. 'cv:' .. customer .. ':' .. number,
+                      prefix .. 'ship:' .. site .. ':' .. shipment}) do
+  if redis.call('GET', key) == id then redis.call('DEL', key) end
+end
+if ARGV[3] == 'uncool' then redis.call('DEL', prefix .. 'cool:' .. customer .. ':' .. number) end
+redis.call('DEL', b)
+return 1
+"""
+
+
+class PoolError(Exception):
+    pass
+
+
+class PoolUnavailable(PoolError):
+    """Redis did not answer: callers fail closed."""
+
+
+class PoolNotReady(PoolError):
+    """Redis lost its state (flush or restart): restore from the database, then retry."""
+
+
+class PoolExhausted(PoolError):
+    def __init__(
+        self,
+        *,
+        site_id: int,
+        customer_masked: str,
+        region: str,
+        total: int,
+        busy_at_site: int,
+        cooling_for_customer: int,
+    ) -> None:
+        self.total = total
+        self.busy_at_site = busy_at_site
+        self.cooling_for_customer = cooling_for_customer
+        super().__init__(
+            f"no temporary number free for site {site_id} and customer {customer_masked}: "
+            f"region {region} pool has {total} numbers, {busy_at_site} in live use at this "
+            f"site, {cooling_for_customer} live or cooling off for this customer, none free"
+        )
+
+
+@dataclass(frozen=True)
+class LiveBinding:
+    id: str
+    site_id: int
+    shipment_id: int
+    customer: str
+    number: str
+    created_at: datetime
+    expires_at: datetime
+    reason: str
+    staff_id: int
+    new: bool = False
+
+    def is_live(self, now: datetime) -> bool:
+        return self.expires_at > now
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _from_ms(value: str | bytes) -> datetime:
+    return datetime.fromtimestamp(int(value) / 1000, UTC)
+
+
+def _pairs(flat: Iterable[Any]) -> dict[str, str]:
+    items = [v.decode() if isinstance(v, bytes) else str(v) for v in flat]
+    return dict(zip(items[::2], items[1::2], strict=True))
+
+
+def _binding(fields: dict[str, str], *, new: bool = False) -> LiveBinding:
+    return LiveBinding(
+        id=fields["id"],
+        site_id=int(fields["site_id"]),
+        shipment_id=int(fields["shipment_id"]),
+        customer=fields["customer"],
+        number=fields["number"],
+        created_at=_from_ms(fields["created_ms"]),
+        expires_at=_from_ms(fields["expires_ms"]),
+        reason=fields.get("reason", ""),
+        staff_id=int(fields.get("staff_id", "0")),
+        new=new,
+    )
+
+
+class LivePool:
+    def __init__(self, client: redis.Redis, prefix: str = "masking:") -> None:
+        self.redis = client
+        self.prefix = prefix
+        self._allocate = client.register_script(_ALLOCATE)
+        self._lookup = client.register_script(_LOOKUP)
+        self._release = client.register_script(_RELEASE)
+
+    @classmethod
+    def from_url(cls, url: str, prefix: str = "masking:") -> LivePool:
+        client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        return cls(client, prefix)
+
+    def _key(self, *parts: object) -> str:
+        return self.prefix + ":".join(str(p) for p in parts)
+
+    # ---- numbers -------------------------------------------------------------------
+    def add_numbers(self, region: str, numbers: dict[str, datetime | None]) -> None:
+        """Put numbers into the region's pool, keeping an existing last-use score."""
+        if not numbers:
+            return
+        scores = {n: (_ms(used) if used else 0) for n, used in numbers.items()}
+        with self._guard():
+            self.redis.zadd(self._key("pool", region), scores, nx=True)
+
+    def remove_number(self, region: str, number: str) -> None:
+        with self._guard():
+            self.redis.zrem(self._key("pool", region), number)
+
+    def pool_size(self, region: str) -> int:
+        with self._guard():
+            return int(self.redis.zcard(self._key("pool", region)))
+
+    # ---- bindings ------------------------------------------------------------------
+    def allocate(
+        self,
+        *,
+        region: str,
+        site_id: int,
+        customer: str,
+        shipment_id: int,
+        binding_id: str,
+        now: datetime,
+        ttl_s: float,
+        cooloff_s: float,
+        reason: str,
+        staff_id: int,
+        customer_masked: str,
+    ) -> LiveBinding:
+        """The shipment's live binding, or a new one on the least recently used free number."""
+        args = [
+            self.prefix,
+            site_id,
+            customer,
+            shipment_id,
+            binding_id,
+            _ms(now),
+            int(ttl_s * 1000),
+            int(cooloff_s * 1000),
+            GC_SLACK_MS,
+            "reason",
+            reason,
+            "staff_id",
+            staff_id,
+        ]
+        with self._guard():
+            result = self._allocate(keys=[self._key("pool", region)], args=args)
+        kind = result[0].decode() if isinstance(result[0], bytes) else result[0]
+        if kind == "not_ready":
+            raise PoolNotReady("live binding state is missing from Redis")
+        if kind == "exhausted":
+            total, busy, cooling = (int(x) for x in result[1:4])
+            raise PoolExhausted(
+                site_id=site_id,
+                customer_masked=customer_masked,
+                region=region,
+                total=total,
+                busy_at_site=busy,
+                cooling_for_customer=cooling,
+            )
+        return _binding(_pairs(result[2]), new=kind == "allocated")
+
+    def release(self, binding_id: str, *, clear_cooloff: bool = False) -> bool:
+        """Forget a live binding (rollback of a failed write, or revocation)."""
+        with self._guard():
+            done = self._release(
+                args=[self.prefix, binding_id, "uncool" if clear_cooloff else "keep"]
+            )
+        return bool(done)
+
+    def for_site(self, site_id: int, number: str, now: datetime) -> LiveBinding | None:
+        """The live binding staff of ``site_id`` reach by dialing ``number``."""
+        return self._find(self._key("sv", site_id, number), now)
+
+    def for_customer(self, customer: str, number: str, now: datetime) -> LiveBinding | None:
+        """The live binding a customer reaches by calling ``number`` back."""
+        return self._find(self._key("cv", customer, number), now)
+
+    def for_shipment(self, site_id: int, shipment_id: int, now: datetime) -> LiveBinding | None:
+        return self._find(self._key("ship", site_id, shipment_id), now)
+
+    def _find(self, key: str, now: datetime) -> LiveBinding | None:
+        with self._guard():
+            fields = self._lookup(keys=[key], args=[self.prefix])
+        if not fields:
+            return None
+        if len(fields) == 1:
+            raise PoolNotReady("live binding state is missing from Redis")
+        binding = _binding(_pairs(fields))
+        return binding if binding.is_live(now) else None
+
+    # ---- restore -------------------------------------------------------------------
+    @property
+    def ready_key(self) -> str:
+        return self._key("ready")
+
+    def is_ready(self) -> bool:
+        with self._guard():
+            return bool(self.redis.exists(self.ready_key))
+
+    def restore(
+        self,
+        *,
+        numbers: dict[str, dict[str, datetime | None]],
+        bindings: Iterable[dict[str, Any]],
+        now: datetime,
+    ) -> int:
+        """Write the given state (from the database) into Redis; returns bindings restored.
+
+        ``numbers``: region -> {number: last use}. ``bindings``: dicts with the keys of
+        :class:`LiveBinding` plus ``cooloff_until``; live ones get their lookup keys back,
+        cooling ones only their cool-off.
+        """
+        restored = 0
+        now_ms = _ms(now)
+        with self._guard():
+            pipe = self.redis.pipeline(transaction=True)
+            for region, members in numbers.items():
+                if members:
+                    scores = {n: (_ms(u) if u else 0) for n, u in members.items()}
+                    pipe.zadd(self._key("pool", region), scores, gt=True)
+                    pipe.zadd(self._key("pool", region), scores, nx=True)
+            for b in bindings:
+                cool_ms = _ms(b["cooloff_until"])
+                if cool_ms > now_ms:
+                    pipe.set(
+                        self._key("cool", b["customer"], b["number"]),
+                        str(cool_ms),
+                        px=cool_ms - now_ms + GC_SLACK_MS,
+                    )
+                expires_ms = _ms(b["expires_at"])
+                if expires_ms <= now_ms:
+                    continue
+                gc = expires_ms - now_ms + GC_SLACK_MS
+                bkey = self._key("b", b["id"])
+                pipe.hset(
+                    bkey,
+                    mapping={
+                        "id": b["id"],
+                        "site_id": b["site_id"],
+                        "customer": b["customer"],
+                        "shipment_id": b["shipment_id"],
+                        "number": b["number"],
+                        "created_ms": _ms(b["created_at"]),
+                        "expires_ms": expires_ms,
+                        "reason": b["reason"],
+                        "staff_id": b["staff_id"],
+                    },
+                )
+                pipe.pexpire(bkey, gc)
+                pipe.set(self._key("sv", b["site_id"], b["number"]), b["id"], px=gc)
+                pipe.set(self._key("cv", b["customer"], b["number"]), b["id"], px=gc)
+                pipe.set(self._key("ship", b["site_id"], b["shipment_id"]), b["id"], px=gc)
+                restored += 1
+            pipe.set(self.ready_key, str(now_ms))
+            pipe.execute()
+        return restored
+
+    def live_ids(self) -> set[str]:
+        with self._guard():
+            ids = set()
+            for key in self.redis.scan_iter(match=self._key("b", "*"), count=1000):
+                ids.add((key.decode() if isinstance(key, bytes) else key).rsplit(":", 1)[1])
+            return ids
+
+    def flush(self) -> int:
+        """Delete every key under the prefix (tests and `masking pool rebuild --clean`)."""
+        with self._guard():
+            keys = list(self.redis.scan_iter(match=self.prefix + "*", count=1000))
+            if keys:
+                self.redis.delete(*keys)
+            return len(keys)
+
+    def _guard(self) -> _RedisGuard:
+        return _RedisGuard()
+
+
+class _RedisGuard:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is not None and issubclass(exc_type, redis.RedisError):
+            raise PoolUnavailable(f"Redis is unavailable: {exc}") from exc
