@@ -14,7 +14,8 @@ from typing import Literal, Protocol
 
 class DenyReason(StrEnum):
     CLOSED = "closed"  # outside the site's working hours
-    NOT_ALLOWED = "not_allowed"  # caller may not call this customer (role, visibility, other site)
+    NOT_ALLOWED = "not_allowed"  # caller may not see numbers (role, visibility, inactive)
+    OTHER_SITE = "other_site"  # the number is bound to another site's customer
     SUSPENDED = "suspended"  # numbers hidden for the site by an admin
     EXPIRED = "expired"  # the temporary number's binding has expired
     UNKNOWN = "unknown"  # no binding / unknown endpoint / unknown call id
@@ -26,6 +27,7 @@ class DenyReason(StrEnum):
 DENY_PROMPTS: dict[DenyReason, str] = {
     DenyReason.CLOSED: "masking/closed",
     DenyReason.NOT_ALLOWED: "masking/not-allowed",
+    DenyReason.OTHER_SITE: "masking/not-allowed",
     DenyReason.SUSPENDED: "masking/suspended",
     DenyReason.EXPIRED: "masking/expired",
     DenyReason.UNKNOWN: "masking/expired",
