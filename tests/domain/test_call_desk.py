@@ -1,0 +1,146 @@
+"""The call desk's decisions (the domain side of every call path)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import redis
+from sqlalchemy import select
+
+from masking import admin
+from masking.calls import MaskingCallDesk, prepare_click2call
+from masking.calls_contract import DenyReason
+from masking.models import CallRecord
+from masking.pool import LivePool
+from masking.service import Masking
+from tests.conftest import FakeClock
+from tests.factories import World, customer, seed_site
+
+REASON = "postpaid_payment_failed"
+
+
+@pytest.fixture
+def desk(service: Masking) -> MaskingCallDesk:
+    return MaskingCallDesk(service)
+
+
+@pytest.fixture
+def world(service: Masking) -> Iterator[World]:
+    yield seed_site(service, pool=3, shipments=2)
+
+
+def reveal(service: Masking, world: World, shipment: str = "PVZ1-00000") -> str:
+    return service.reveal(staff_id=world.owner_id, shipment_number=shipment,
+                          reason=REASON).virtual_number
+
+
+def records(service: Masking) -> list[CallRecord]:
+    with service.db.session() as session:
+        return list(session.scalars(select(CallRecord).order_by(CallRecord.started_at)))
+
+
+def test_operator_call_dials_customer_masked(service: Masking, desk: MaskingCallDesk,
+                                             world: World) -> None:
+    vn = reveal(service, world)
+    decision = desk.operator_call(endpoint="pvz1-desk2", dialed=vn.lstrip("+"), channel_id="c.1")
+    assert decision.action == "dial"
+    assert decision.dial_number == customer(0).lstrip("+")
+    assert decision.callerid_num == vn
+    assert decision.callerid_name == service.settings.neutral_callerid_name
+    assert decision.record_file and decision.call_id in decision.record_file
+    assert "7916" not in decision.record_file
+    [rec] = records(service)
+    assert (rec.direction, rec.disposition, rec.reason_code) == ("outbound", "in_progress", REASON)
+    assert rec.binding_id and rec.staff_id == world.manager_id
+
+
+@pytest.mark.parametrize("dialed_form", ["+{}", "{}", "8{}"])
+def test_operator_dialed_forms(service: Masking, desk: MaskingCallDesk, world: World,
+                               dialed_form: str) -> None:
+    vn = reveal(service, world)
+    dialed = dialed_form.format(vn[2:] if dialed_form == "8{}" else vn.lstrip("+"))
+    assert desk.operator_call(endpoint="pvz1-desk1", dialed=dialed, channel_id="c").action == "dial"
+
+
+def test_operator_denials(service: Masking, desk: MaskingCallDesk, world: World,
+                          clock: FakeClock) -> None:
+    vn = reveal(service, world)
+    other = seed_site(service, "pvz2", pool=0, shipments=1)
+    cases = [
+        ("pvz1-desk3", vn, DenyReason.NOT_ALLOWED),  # employee without visibility
+        ("pvz2-desk1", vn, DenyReason.OTHER_SITE),  # owner of another site
+        ("nobody", vn, DenyReason.NOT_ALLOWED),  # unknown endpoint
+        ("pvz1-desk1", "123&PJSIP/x@carrier", DenyReason.INVALID_INPUT),
+        ("pvz1-desk1", "+74950009999", DenyReason.UNKNOWN),  # never issued
+        ("bad endpoint\n", vn, DenyReason.INVALID_INPUT),
+    ]
+    for endpoint, dialed, reason in cases:
+        decision = desk.operator_call(endpoint=endpoint, dialed=dialed, channel_id="c")
+        assert (decision.action, decision.deny_reason) == ("deny", reason), endpoint
+        assert decision.dial_number is None
+    assert other.site_id
+    clock.advance(hours=11)  # 23:00 Moscow
+    closed = desk.operator_call(endpoint="pvz1-desk1", dialed=vn, channel_id="c")
+    assert closed.deny_reason is DenyReason.CLOSED
+    assert (closed.opens_at, closed.opens_day) == ("0900", 3)
+    clock.advance(hours=14)  # next day 13:00, binding expired (24 h from 12:00)
+    expired = desk.operator_call(endpoint="pvz1-desk1", dialed=vn, channel_id="c")
+    assert expired.deny_reason is DenyReason.EXPIRED
+    with service.db.session() as session:
+        admin.suspend(admin.get_site(session, "pvz1"), reason="complaints", by="admin")
+    assert desk.operator_call(endpoint="pvz1-desk1", dialed=vn,
+                              channel_id="c").deny_reason is DenyReason.SUSPENDED
+    denied = [r for r in records(service) if r.disposition == "denied"]
+    assert len(denied) == len(cases) + 3
+    assert all(r.ended_at is not None and r.deny_reason for r in denied)
+
+
+def test_inbound_rings_site_phones(service: Masking, desk: MaskingCallDesk, world: World,
+                                   clock: FakeClock) -> None:
+    vn = reveal(service, world)
+    decision = desk.inbound_call(caller="8" + customer(0)[2:], did=vn.lstrip("+"), channel_id="i")
+    assert decision.action == "dial"
+    assert decision.dial_endpoints == ("pvz1-phone",)
+    assert decision.callerid_num == vn
+    assert decision.callerid_name == "Order PVZ1-00000"
+    assert "7916" not in (decision.callerid_name or "")
+    stranger = desk.inbound_call(caller="+79169999999", did=vn, channel_id="i")
+    assert stranger.deny_reason is DenyReason.UNKNOWN
+    anonymous = desk.inbound_call(caller="", did=vn, channel_id="i")
+    assert anonymous.deny_reason is DenyReason.UNKNOWN
+    clock.advance(hours=11)
+    assert desk.inbound_call(caller=customer(0), did=vn,
+                             channel_id="i").deny_reason is DenyReason.CLOSED
+    clock.advance(hours=14)
+    assert desk.inbound_call(caller=customer(0), did=vn,
+                             channel_id="i").deny_reason is DenyReason.EXPIRED
+
+
+def test_click2call(service: Masking, desk: MaskingCallDesk, world: World,
+                    clock: FakeClock) -> None:
+    call_id, endpoint = prepare_click2call(service, staff_id=world.owner_id,
+                                           shipment_number="PVZ1-00001", reason=REASON)
+    assert endpoint == "pvz1-desk1"
+    decision = desk.click2call_leg(call_id=call_id, channel_id="k")
+    assert decision.action == "dial" and decision.call_id == call_id
+    assert decision.dial_number == customer(1).lstrip("+")
+    again = desk.click2call_leg(call_id=call_id, channel_id="k")  # replay is refused
+    assert again.action == "deny"
+    assert desk.click2call_leg(call_id="0" * 32, channel_id="k").deny_reason is DenyReason.UNKNOWN
+    assert desk.click2call_leg(call_id="x;y", channel_id="k").deny_reason is \
+        DenyReason.INVALID_INPUT
+    late, _ = prepare_click2call(service, staff_id=world.owner_id,
+                                 shipment_number="PVZ1-00000", reason=REASON)
+    clock.advance(minutes=5)
+    assert desk.click2call_leg(call_id=late, channel_id="k").deny_reason is DenyReason.EXPIRED
+
+
+def test_redis_down_fails_closed(settings, clock: FakeClock, world: World,
+                                 service: Masking) -> None:
+    vn = reveal(service, world)
+    dead = LivePool(redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2),
+                    settings.redis_prefix)
+    desk = MaskingCallDesk(Masking(settings, service.db, dead, clock))
+    decision = desk.operator_call(endpoint="pvz1-desk1", dialed=vn, channel_id="c")
+    assert (decision.action, decision.deny_reason) == ("deny", DenyReason.UNAVAILABLE)
