@@ -102,9 +102,33 @@ class MaskingCallDesk:
             return decision
         except Exception:
             log.exception("call %s (%s): decision failed, denying", record.id, record.channel_id)
+            self._record_unavailable(record)
             return CallDecision(
                 call_id=record.id, action="deny", deny_reason=DenyReason.UNAVAILABLE
             )
+
+    def _record_unavailable(self, record: CallRecord) -> None:
+        """Keep the attempt on record when only Redis failed; give up quietly otherwise."""
+        try:
+            with self.service.db.session() as session:
+                session.add(
+                    CallRecord(
+                        id=record.id,
+                        direction=record.direction,
+                        channel_id=record.channel_id,
+                        endpoint=record.endpoint,
+                        site_id=record.site_id,
+                        staff_id=record.staff_id,
+                        virtual_number=record.virtual_number,
+                        started_at=record.started_at,
+                        ended_at=self.service.clock(),
+                        disposition=Disposition.DENIED,
+                        deny_reason=DenyReason.UNAVAILABLE.value,
+                        status="ended",
+                    )
+                )
+        except Exception:  # noqa: BLE001 - the database is down too; the log line says it
+            log.error("call %s: could not store the denied attempt", record.id)
 
     def _denial(self, session: Session, record: CallRecord, denied: Denied) -> CallDecision:
         now = self.service.clock()
@@ -348,8 +372,9 @@ class ClickToCallRefused(Exception):
         self.code = code
 
 
-def prepare_click2call(service: Masking, *, staff_id: int, shipment_number: str, reason: str,
-                       channel: str = "api") -> tuple[str, str]:
+def prepare_click2call(
+    service: Masking, *, staff_id: int, shipment_number: str, reason: str, channel: str = "api"
+) -> tuple[str, str]:
     """Reveal (or reuse) the shipment's binding and open a click-to-call record.
 
     Returns ``(call id, staff endpoint)``; the AMI client then rings the endpoint.
@@ -359,19 +384,29 @@ def prepare_click2call(service: Masking, *, staff_id: int, shipment_number: str,
         if staff is None or not staff.sip_endpoint:
             raise ClickToCallRefused("no_phone", "no desk phone is set for this staff member")
         endpoint = staff.sip_endpoint
-    revealed = service.reveal(staff_id=staff_id, shipment_number=shipment_number,
-                              reason=reason, channel=channel)
+    revealed = service.reveal(
+        staff_id=staff_id, shipment_number=shipment_number, reason=reason, channel=channel
+    )
     with service.db.session() as session:
-        shipment = session.scalar(select(Shipment).where(
-            Shipment.external_number == revealed.shipment_number,
-            Shipment.site_id == select(Staff.site_id).where(Staff.id == staff_id)
-            .scalar_subquery()))
+        shipment = session.scalar(
+            select(Shipment).where(
+                Shipment.external_number == revealed.shipment_number,
+                Shipment.site_id
+                == select(Staff.site_id).where(Staff.id == staff_id).scalar_subquery(),
+            )
+        )
         record = CallRecord(
-            id=new_id(), direction=Direction.CLICK2CALL, staff_id=staff_id,
-            site_id=shipment.site_id if shipment else None, binding_id=revealed.binding_id,
-            shipment_id=shipment.id if shipment else None, reason_code=reason,
-            endpoint=endpoint, virtual_number=revealed.virtual_number,
-            started_at=service.clock(), status="ringing_staff",
+            id=new_id(),
+            direction=Direction.CLICK2CALL,
+            staff_id=staff_id,
+            site_id=shipment.site_id if shipment else None,
+            binding_id=revealed.binding_id,
+            shipment_id=shipment.id if shipment else None,
+            reason_code=reason,
+            endpoint=endpoint,
+            virtual_number=revealed.virtual_number,
+            started_at=service.clock(),
+            status="ringing_staff",
         )
         session.add(record)
     return record.id, endpoint

@@ -31,8 +31,9 @@ def world(service: Masking) -> Iterator[World]:
 
 
 def reveal(service: Masking, world: World, shipment: str = "PVZ1-00000") -> str:
-    return service.reveal(staff_id=world.owner_id, shipment_number=shipment,
-                          reason=REASON).virtual_number
+    return service.reveal(
+        staff_id=world.owner_id, shipment_number=shipment, reason=REASON
+    ).virtual_number
 
 
 def records(service: Masking) -> list[CallRecord]:
@@ -40,8 +41,9 @@ def records(service: Masking) -> list[CallRecord]:
         return list(session.scalars(select(CallRecord).order_by(CallRecord.started_at)))
 
 
-def test_operator_call_dials_customer_masked(service: Masking, desk: MaskingCallDesk,
-                                             world: World) -> None:
+def test_operator_call_dials_customer_masked(
+    service: Masking, desk: MaskingCallDesk, world: World
+) -> None:
     vn = reveal(service, world)
     decision = desk.operator_call(endpoint="pvz1-desk2", dialed=vn.lstrip("+"), channel_id="c.1")
     assert decision.action == "dial"
@@ -56,15 +58,17 @@ def test_operator_call_dials_customer_masked(service: Masking, desk: MaskingCall
 
 
 @pytest.mark.parametrize("dialed_form", ["+{}", "{}", "8{}"])
-def test_operator_dialed_forms(service: Masking, desk: MaskingCallDesk, world: World,
-                               dialed_form: str) -> None:
+def test_operator_dialed_forms(
+    service: Masking, desk: MaskingCallDesk, world: World, dialed_form: str
+) -> None:
     vn = reveal(service, world)
     dialed = dialed_form.format(vn[2:] if dialed_form == "8{}" else vn.lstrip("+"))
     assert desk.operator_call(endpoint="pvz1-desk1", dialed=dialed, channel_id="c").action == "dial"
 
 
-def test_operator_denials(service: Masking, desk: MaskingCallDesk, world: World,
-                          clock: FakeClock) -> None:
+def test_operator_denials(
+    service: Masking, desk: MaskingCallDesk, world: World, clock: FakeClock
+) -> None:
     vn = reveal(service, world)
     other = seed_site(service, "pvz2", pool=0, shipments=1)
     cases = [
@@ -89,15 +93,18 @@ def test_operator_denials(service: Masking, desk: MaskingCallDesk, world: World,
     assert expired.deny_reason is DenyReason.EXPIRED
     with service.db.session() as session:
         admin.suspend(admin.get_site(session, "pvz1"), reason="complaints", by="admin")
-    assert desk.operator_call(endpoint="pvz1-desk1", dialed=vn,
-                              channel_id="c").deny_reason is DenyReason.SUSPENDED
+    assert (
+        desk.operator_call(endpoint="pvz1-desk1", dialed=vn, channel_id="c").deny_reason
+        is DenyReason.SUSPENDED
+    )
     denied = [r for r in records(service) if r.disposition == "denied"]
     assert len(denied) == len(cases) + 3
     assert all(r.ended_at is not None and r.deny_reason for r in denied)
 
 
-def test_inbound_rings_site_phones(service: Masking, desk: MaskingCallDesk, world: World,
-                                   clock: FakeClock) -> None:
+def test_inbound_rings_site_phones(
+    service: Masking, desk: MaskingCallDesk, world: World, clock: FakeClock
+) -> None:
     vn = reveal(service, world)
     decision = desk.inbound_call(caller="8" + customer(0)[2:], did=vn.lstrip("+"), channel_id="i")
     assert decision.action == "dial"
@@ -110,17 +117,23 @@ def test_inbound_rings_site_phones(service: Masking, desk: MaskingCallDesk, worl
     anonymous = desk.inbound_call(caller="", did=vn, channel_id="i")
     assert anonymous.deny_reason is DenyReason.UNKNOWN
     clock.advance(hours=11)
-    assert desk.inbound_call(caller=customer(0), did=vn,
-                             channel_id="i").deny_reason is DenyReason.CLOSED
+    assert (
+        desk.inbound_call(caller=customer(0), did=vn, channel_id="i").deny_reason
+        is DenyReason.CLOSED
+    )
     clock.advance(hours=14)
-    assert desk.inbound_call(caller=customer(0), did=vn,
-                             channel_id="i").deny_reason is DenyReason.EXPIRED
+    assert (
+        desk.inbound_call(caller=customer(0), did=vn, channel_id="i").deny_reason
+        is DenyReason.EXPIRED
+    )
 
 
-def test_click2call(service: Masking, desk: MaskingCallDesk, world: World,
-                    clock: FakeClock) -> None:
-    call_id, endpoint = prepare_click2call(service, staff_id=world.owner_id,
-                                           shipment_number="PVZ1-00001", reason=REASON)
+def test_click2call(
+    service: Masking, desk: MaskingCallDesk, world: World, clock: FakeClock
+) -> None:
+    call_id, endpoint = prepare_click2call(
+        service, staff_id=world.owner_id, shipment_number="PVZ1-00001", reason=REASON
+    )
     assert endpoint == "pvz1-desk1"
     decision = desk.click2call_leg(call_id=call_id, channel_id="k")
     assert decision.action == "dial" and decision.call_id == call_id
@@ -128,19 +141,29 @@ def test_click2call(service: Masking, desk: MaskingCallDesk, world: World,
     again = desk.click2call_leg(call_id=call_id, channel_id="k")  # replay is refused
     assert again.action == "deny"
     assert desk.click2call_leg(call_id="0" * 32, channel_id="k").deny_reason is DenyReason.UNKNOWN
-    assert desk.click2call_leg(call_id="x;y", channel_id="k").deny_reason is \
-        DenyReason.INVALID_INPUT
-    late, _ = prepare_click2call(service, staff_id=world.owner_id,
-                                 shipment_number="PVZ1-00000", reason=REASON)
+    assert (
+        desk.click2call_leg(call_id="x;y", channel_id="k").deny_reason is DenyReason.INVALID_INPUT
+    )
+    late, _ = prepare_click2call(
+        service, staff_id=world.owner_id, shipment_number="PVZ1-00000", reason=REASON
+    )
     clock.advance(minutes=5)
     assert desk.click2call_leg(call_id=late, channel_id="k").deny_reason is DenyReason.EXPIRED
 
 
-def test_redis_down_fails_closed(settings, clock: FakeClock, world: World,
-                                 service: Masking) -> None:
+def test_redis_down_fails_closed(
+    settings, clock: FakeClock, world: World, service: Masking
+) -> None:
     vn = reveal(service, world)
-    dead = LivePool(redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2),
-                    settings.redis_prefix)
+    dead = LivePool(
+        redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2), settings.redis_prefix
+    )
     desk = MaskingCallDesk(Masking(settings, service.db, dead, clock))
     decision = desk.operator_call(endpoint="pvz1-desk1", dialed=vn, channel_id="c")
     assert (decision.action, decision.deny_reason) == ("deny", DenyReason.UNAVAILABLE)
+    last = records(service)[-1]
+    assert (last.disposition, last.deny_reason, last.staff_id) == (
+        "denied",
+        "unavailable",
+        world.owner_id,
+    )
