@@ -409,7 +409,7 @@ def bindings(site: str | None = None, as_json: JsonOpt = False) -> None:
                 site_id = admin.get_site(session, site).id
         live: list[Binding] = service.live_bindings(site_id)
         with service.db.session() as session:
-            codes = dict(session.execute(select(Site.id, Site.code)).tuples().all())
+            codes = {row[0]: row[1] for row in session.execute(select(Site.id, Site.code))}
     rows = [
         {
             "id": b.id,
@@ -457,4 +457,3 @@ def main() -> None:
     except ConfigError as exc:
         err.print(f"error: {exc}")
         sys.exit(2)
-
