@@ -127,7 +127,7 @@ class MaskingCallDesk:
                         status="ended",
                     )
                 )
-        except Exception:  # noqa: BLE001 - the database is down too; the log line says it
+        except Exception:
             log.error("call %s: could not store the denied attempt", record.id)
 
     def _denial(self, session: Session, record: CallRecord, denied: Denied) -> CallDecision:
