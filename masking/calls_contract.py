@@ -74,3 +74,13 @@ class CallDesk(Protocol):
     def click2call_leg(self, *, call_id: str, channel_id: str) -> CallDecision:
         """The staff leg of a click-to-call answered; may the customer be dialed now?"""
         ...
+
+
+class Originator(Protocol):
+    """Starts the staff leg of a click-to-call (the AMI client implements it)."""
+
+    async def originate_click2call(self, *, call_id: str, endpoint: str, label: str) -> None:
+        """Ring PJSIP/<endpoint> showing ``label``; when answered, Asterisk runs the
+        ``masking-click2call`` context with MASKING_CALL_ID=<call_id>. Must never be
+        re-sent after an AMI reconnect (no double ringing); raises on failure."""
+        ...
