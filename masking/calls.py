@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -91,7 +92,9 @@ class MaskingCallDesk:
     def _deny(self, reason: DenyReason, detail: str = "") -> CallDecision:
         raise Denied(reason, detail)
 
-    def _decide(self, record: CallRecord, decide) -> CallDecision:  # type: ignore[no-untyped-def]
+    def _decide(
+        self, record: CallRecord, decide: Callable[[Session], CallDecision]
+    ) -> CallDecision:
         try:
             with self.service.db.session() as session:
                 try:

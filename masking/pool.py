@@ -241,7 +241,7 @@ class LivePool:
         customer_masked: str,
     ) -> LiveBinding:
         """The shipment's live binding, or a new one on the least recently used free number."""
-        args = [
+        args: list[str | int] = [
             self.prefix,
             site_id,
             customer,

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import select
@@ -140,11 +141,11 @@ class Masking:
 
     def binding_for_site(self, site_id: int, number: str) -> LiveBinding | None:
         now = self.clock()
-        return self._with_restore(lambda: self.pool.for_site(site_id, number, now))  # type: ignore[no-any-return]
+        return self._with_restore(lambda: self.pool.for_site(site_id, number, now))
 
     def binding_for_customer(self, customer: str, number: str) -> LiveBinding | None:
         now = self.clock()
-        return self._with_restore(lambda: self.pool.for_customer(customer, number, now))  # type: ignore[no-any-return]
+        return self._with_restore(lambda: self.pool.for_customer(customer, number, now))
 
     # ---- reveal ---------------------------------------------------------------------
     def reveal(
@@ -301,7 +302,6 @@ class Masking:
         with self.db.session() as session:
             report, added = admin.add_numbers(session, raw_numbers, region)
         for found_region, numbers in added.items():
-            self._with_restore(
-                lambda r=found_region, n=numbers: self.pool.add_numbers(r, dict.fromkeys(n))
-            )
+            fresh: dict[str, datetime | None] = dict.fromkeys(numbers)
+            self._with_restore(partial(self.pool.add_numbers, found_region, fresh))
         return report.added
