@@ -167,3 +167,21 @@ def test_redis_down_fails_closed(
         "unavailable",
         world.owner_id,
     )
+
+
+def test_no_log_line_has_a_full_customer_number(
+    service: Masking, desk: MaskingCallDesk, world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("DEBUG")
+    vn = reveal(service, world)
+    desk.operator_call(endpoint="pvz1-desk1", dialed=vn, channel_id="c")
+    desk.inbound_call(caller=customer(0), did=vn, channel_id="i")
+    desk.inbound_call(caller="+79169999999", did=vn, channel_id="i")
+    call_id, _ = prepare_click2call(
+        service, staff_id=world.owner_id, shipment_number="PVZ1-00001", reason=REASON
+    )
+    desk.click2call_leg(call_id=call_id, channel_id="k")
+    text = caplog.text
+    assert "customer" in text  # the calls were logged ...
+    for number in (customer(0), customer(1), "+79169999999"):
+        assert number[2:] not in text  # ... with masked numbers only
