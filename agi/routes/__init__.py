@@ -1,0 +1,20 @@
+"""The routing table: one module per route, registered here and nowhere else.
+
+``agi://host/<route>?...`` (FastAGI) and ``AGI(masking-agi.py,<route>,...)`` (classic) both
+look the route up in :data:`ROUTES`. A handler is sync (it calls the desk, which talks to
+the database and Redis) and returns a :class:`~masking.calls_contract.CallDecision`; the
+callers turn it into channel variables with :func:`agi.routes.base.decision_variables`.
+"""
+
+from __future__ import annotations
+
+from agi.routes import click2call, inbound_call, operator_call
+from agi.routes.base import Handler
+
+ROUTES: dict[str, Handler] = {
+    "operator-call": operator_call.handle,
+    "inbound-call": inbound_call.handle,
+    "click2call": click2call.handle,
+}
+
+__all__ = ["ROUTES", "Handler"]

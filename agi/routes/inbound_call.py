@@ -1,0 +1,33 @@
+"""``inbound-call``: someone called a virtual number from outside.
+
+Arguments: ``agi_arg_1`` = the caller ID number (untrusted: may be empty, "anonymous" or
+anything at all), ``agi_arg_2`` = the DID that was called. A malformed DID is invalid
+input; a caller ID that is not a plain number is passed on as "" (the desk then treats the
+caller as unknown and records the attempt).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from agi.protocol import AGIRequest
+from agi.routes.base import deny, masked, scrub, valid_digits
+from masking.calls_contract import CallDecision, CallDesk, DenyReason
+
+log = logging.getLogger("agi.routes.inbound_call")
+
+
+def handle(desk: CallDesk, request: AGIRequest) -> CallDecision:
+    caller, did = request.arg(1).strip(), request.arg(2).strip()
+    if not valid_digits(did):
+        log.warning(
+            "call %s: inbound-call to an invalid DID %s",
+            request.channel_id,
+            masked(scrub(did, 24)),
+        )
+        return deny(DenyReason.INVALID_INPUT)
+    if caller and not valid_digits(caller):
+        log.info("call %s: inbound-call with a non-numeric caller ID", request.channel_id)
+        caller = ""
+    log.debug("call %s: inbound-call from %s to %s", request.channel_id, masked(caller), did)
+    return desk.inbound_call(caller=caller, did=did, channel_id=request.channel_id)

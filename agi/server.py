@@ -1,0 +1,263 @@
+"""The FastAGI server: Asterisk connects, asks one route, gets channel variables back.
+
+Fail closed by construction: a request that cannot be decided in ``request_timeout``
+seconds, or whose decision raises, is answered with a deny ``unavailable`` while the
+channel is alive; a request that cannot even be read (garbage, unknown route, header
+too big or too slow) is closed with nothing set, so ``MASKING_ACTION`` stays empty and
+the dialplan denies.
+
+Timing: reading the request is bounded by ``header_timeout``; the decision by
+``request_timeout``; writing the variables by ``reply_timeout`` per command. The desk is
+sync (SQLAlchemy, redis) and runs in a bounded thread pool so the event loop never waits
+on storage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from agi.protocol import AGIConnection, AGIError, AGIRequest, ChannelGone, ProtocolError
+from agi.routes import ROUTES
+from agi.routes.base import Handler, safe_variables, scrub, unavailable
+from masking.calls_contract import CallDecision, CallDesk
+
+log = logging.getLogger("agi.server")
+
+
+@dataclass
+class _Client:
+    task: asyncio.Task[None]
+    in_request: bool = False
+
+
+class FastAGIServer:
+    def __init__(
+        self,
+        desk: CallDesk,
+        host: str = "127.0.0.1",
+        port: int = 4573,
+        request_timeout: float = 3.0,
+        max_connections: int = 1000,
+        *,
+        header_timeout: float = 5.0,
+        reply_timeout: float = 1.0,
+        workers: int = 16,
+        shutdown_grace: float = 5.0,
+        routes: Mapping[str, Handler] | None = None,
+    ) -> None:
+        self.desk = desk
+        self.host = host
+        self.port = port
+        self.request_timeout = request_timeout
+        self.max_connections = max_connections
+        self.header_timeout = header_timeout
+        self.reply_timeout = reply_timeout
+        self.shutdown_grace = shutdown_grace
+        self.routes: Mapping[str, Handler] = dict(ROUTES if routes is None else routes)
+        self._workers = workers
+        self._executor: ThreadPoolExecutor | None = None
+        self._server: asyncio.Server | None = None
+        self._clients: dict[asyncio.Task[None], _Client] = {}
+        self._closed = asyncio.Event()
+        self._closing = False
+        # counters, for tests and the benchmark
+        self.rejected = 0
+        self.answered = 0
+
+    # ---- lifecycle ------------------------------------------------------------------------
+    async def start(self) -> None:
+        if self._server is not None:
+            return
+        self._executor = ThreadPoolExecutor(
+            max_workers=self._workers, thread_name_prefix="agi-desk"
+        )
+        self._server = await asyncio.start_server(
+            self._on_connect, self.host, self.port, backlog=min(self.max_connections, 4096)
+        )
+        sock = self._server.sockets[0]
+        self.port = sock.getsockname()[1]
+        log.info("FastAGI listening on %s:%d", self.host, self.port)
+
+    async def serve_forever(self) -> None:
+        await self.start()
+        await self._closed.wait()
+
+    @property
+    def active_connections(self) -> int:
+        return len(self._clients)
+
+    async def close(self, grace: float | None = None) -> None:
+        """Stop accepting; drop connections that have not sent a request; let requests in
+        flight finish for up to ``grace`` seconds, then cancel what is left."""
+        if self._closing:
+            await self._closed.wait()
+            return
+        self._closing = True
+        grace = self.shutdown_grace if grace is None else grace
+        if self._server is not None:
+            self._server.close()
+        for client in list(self._clients.values()):
+            if not client.in_request:
+                client.task.cancel()
+        pending = [c.task for c in self._clients.values()]
+        if pending:
+            _, still = await asyncio.wait(pending, timeout=grace)
+            for task in still:
+                task.cancel()
+            if still:
+                log.warning("shutdown: cancelled %d request(s) after %.1fs", len(still), grace)
+                await asyncio.wait(still, timeout=1.0)
+        if self._server is not None:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(1.0):
+                    await self._server.wait_closed()
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+        log.info("FastAGI stopped")
+        self._closed.set()
+
+    async def __aenter__(self) -> FastAGIServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # ---- one connection ---------------------------------------------------------------------
+    async def _on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        conn = AGIConnection(reader, writer, reply_timeout=self.reply_timeout)
+        task = asyncio.current_task()
+        if task is None or self._closing or len(self._clients) >= self.max_connections:
+            self.rejected += 1
+            log.warning(
+                "call -: refusing a connection (%d open, limit %d%s)",
+                len(self._clients),
+                self.max_connections,
+                ", shutting down" if self._closing else "",
+            )
+            await conn.close(timeout=0.2)
+            return
+        client = _Client(task)
+        self._clients[task] = client
+        try:
+            await self._serve(conn, client)
+        except asyncio.CancelledError:
+            log.debug("call -: connection cancelled")
+        except Exception:
+            log.exception("call -: unexpected error on a FastAGI connection")
+        finally:
+            self._clients.pop(task, None)
+            await conn.close()
+
+    async def _serve(self, conn: AGIConnection, client: _Client) -> None:
+        try:
+            env = await conn.read_env(timeout=self.header_timeout)
+        except EOFError:
+            log.debug("call -: closed before sending a request (%d bytes)", conn.received)
+            return
+        except TimeoutError:
+            log.info("call -: no complete request in %.1fs, closing", self.header_timeout)
+            return
+        except ProtocolError as exc:
+            log.warning("call -: bad request (%s), closing", exc)
+            return
+        client.in_request = True
+        request = AGIRequest.from_env(env)
+        uid = request.channel_id
+        handler = self.routes.get(request.route)
+        if handler is None:
+            log.warning(
+                "call %s: unknown route %r, closing with nothing set", uid, scrub(request.route)
+            )
+            return
+        started = time.monotonic()
+        decision = await self._decide(handler, request)
+        decision, pairs = safe_variables(decision)
+        await self._answer(conn, request, decision, pairs)
+        self.answered += 1
+        log.info(
+            "call %s: %s -> %s%s (call %s, %.0f ms)",
+            uid,
+            request.route,
+            decision.action,
+            f" {decision.deny_reason.value}" if decision.deny_reason else "",
+            decision.call_id,
+            (time.monotonic() - started) * 1000,
+        )
+
+    async def _decide(self, handler: Handler, request: AGIRequest) -> CallDecision:
+        uid = request.channel_id
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(self.request_timeout):
+                return await loop.run_in_executor(self._executor, handler, self.desk, request)
+        except TimeoutError:
+            log.error(
+                "call %s: %s not decided in %.1fs, denying",
+                uid,
+                request.route,
+                self.request_timeout,
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("call %s: %s failed, denying", uid, request.route)
+        return unavailable()
+
+    async def _answer(
+        self,
+        conn: AGIConnection,
+        request: AGIRequest,
+        decision: CallDecision,
+        pairs: list[tuple[str, str]],
+    ) -> None:
+        """Set the variables (ACTION last). If that fails while the channel lives, try
+        once to set a deny ``unavailable`` instead."""
+        uid = request.channel_id
+        try:
+            for name, value in pairs:
+                await conn.set_variable(name, value)
+            return
+        except ChannelGone as exc:
+            log.info("call %s: channel gone while answering (%s)", uid, exc)
+            return
+        except (TimeoutError, AGIError, ValueError, OSError) as exc:
+            log.warning("call %s: could not set the decision (%s)", uid, type(exc).__name__)
+        if conn.gone:
+            return
+        _, fallback = safe_variables(unavailable(decision.call_id))
+        try:
+            for name, value in fallback:
+                await conn.set_variable(name, value)
+        except (TimeoutError, AGIError, ValueError, OSError) as exc:
+            log.warning("call %s: could not set the fallback deny (%s)", uid, type(exc).__name__)
+
+
+def load_factory(spec: str) -> Callable[[], CallDesk]:
+    """``"package.module:function"`` -> the function (a desk factory)."""
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise ValueError(f"expected module:function, got {spec!r}")
+    factory = getattr(importlib.import_module(module_name), attr)
+    if not callable(factory):
+        raise TypeError(f"{spec} is not callable")
+    return factory
+
+
+async def serve(
+    desk: CallDesk, host: str = "127.0.0.1", port: int = 4573, **options: float | int
+) -> None:
+    """Run a server until cancelled (SIGINT/SIGTERM in ``asyncio.run``), then shut down."""
+    server = FastAGIServer(desk, host, port, **options)  # type: ignore[arg-type]
+    await server.start()
+    try:
+        await server.serve_forever()
+    finally:
+        await server.close()
