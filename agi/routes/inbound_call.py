@@ -29,5 +29,7 @@ def handle(desk: CallDesk, request: AGIRequest) -> CallDecision:
     if caller and not valid_digits(caller):
         log.info("call %s: inbound-call with a non-numeric caller ID", request.channel_id)
         caller = ""
-    log.debug("call %s: inbound-call from %s to %s", request.channel_id, masked(caller), did)
+    log.debug(
+        "call %s: inbound-call from %s to %s", request.channel_id, masked(caller), masked(did)
+    )
     return desk.inbound_call(caller=caller, did=did, channel_id=request.channel_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -61,7 +62,9 @@ class FakeDesk:
         return self.decision
 
     def operator_call(self, *, endpoint: str, dialed: str, channel_id: str) -> CallDecision:
-        return self._answer("operator_call", endpoint=endpoint, dialed=dialed, channel_id=channel_id)
+        return self._answer(
+            "operator_call", endpoint=endpoint, dialed=dialed, channel_id=channel_id
+        )
 
     def inbound_call(self, *, caller: str, did: str, channel_id: str) -> CallDecision:
         return self._answer("inbound_call", caller=caller, did=did, channel_id=channel_id)
@@ -142,10 +145,8 @@ class FakeAsterisk:
 
     async def close(self) -> None:
         self.writer.close()
-        try:
+        with contextlib.suppress(ConnectionError, OSError):
             await self.writer.wait_closed()
-        except (ConnectionError, OSError):
-            pass
 
 
 async def exchange(port: int, script: str, *args: str, **kwargs: Any) -> list[str]:
