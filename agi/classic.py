@@ -56,7 +56,10 @@ def _decide_with_deadline(
 
 
 def _is_desk(obj: object) -> bool:
-    return all(hasattr(obj, m) for m in ("operator_call", "inbound_call", "click2call_leg"))
+    """A desk instance (not a class, not a factory function)."""
+    return not isinstance(obj, type) and all(
+        hasattr(obj, m) for m in ("operator_call", "inbound_call", "click2call_leg")
+    )
 
 
 def run(
