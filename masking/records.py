@@ -231,19 +231,35 @@ def attach_recording(service: Masking, call_id: str, recordings_dir: Path | None
         return record.recording_error is None and bool(record.recording_bytes)
 
 
-def call_for_channel(service: Masking, *channel_ids: str) -> str | None:
-    """The newest call whose calling channel (or linked id) is one of ``channel_ids``."""
-    ids = [c for c in channel_ids if c]
-    if not ids:
+def find_call(service: Masking, *ids: str) -> tuple[str, str | None] | None:
+    """The newest call whose id, calling channel or linked id is one of ``ids``.
+
+    Returns ``(call id, calling channel uniqueid)``. A click-to-call's staff channel is
+    originated with its uniqueid set to the call id, so the call id matches it too.
+    """
+    wanted = [i for i in ids if i]
+    if not wanted:
         return None
     with service.db.session() as session:
-        found: str | None = session.scalar(
-            select(CallRecord.id)
-            .where(or_(CallRecord.channel_id.in_(ids), CallRecord.linked_id.in_(ids)))
+        row = session.execute(
+            select(CallRecord.id, CallRecord.channel_id)
+            .where(
+                or_(
+                    CallRecord.id.in_(wanted),
+                    CallRecord.channel_id.in_(wanted),
+                    CallRecord.linked_id.in_(wanted),
+                )
+            )
             .order_by(CallRecord.started_at.desc())
             .limit(1)
-        )
-        return found
+        ).first()
+        return (row[0], row[1]) if row else None
+
+
+def call_for_channel(service: Masking, *channel_ids: str) -> str | None:
+    """The newest call whose id, calling channel or linked id is one of ``channel_ids``."""
+    found = find_call(service, *channel_ids)
+    return found[0] if found else None
 
 
 def set_channel(
