@@ -1,0 +1,272 @@
+"""AMI events keep call records true; reconciliation after (re)connect and FullyBooted.
+
+Events come over TCP from the fake AMI peer in the shape Asterisk 22 sends them; the
+records live in real SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+
+from agi.ami import AmiClient
+from masking import records
+from masking.calls import MaskingCallDesk, prepare_click2call
+from masking.models import CallRecord
+from masking.service import Masking
+from tests.ami.fake_ami import FakeAmi
+from tests.conftest import FakeClock
+from tests.factories import World, seed_site
+
+REASON = "postpaid_payment_failed"
+
+
+@pytest.fixture
+async def ami() -> AsyncIterator[FakeAmi]:
+    server = await FakeAmi().start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+def world(service: Masking) -> World:
+    return seed_site(service, pool=3, shipments=3)
+
+
+@pytest.fixture
+async def client(ami: FakeAmi, service: Masking) -> AsyncIterator[AmiClient]:
+    client = AmiClient(
+        host="127.0.0.1",
+        port=ami.port,
+        username="masking",
+        secret="s3cret",
+        service=service,
+        backoff_initial=0.05,
+        backoff_max=0.2,
+        recording_delays=(0.05,),
+        boot_wait=0.5,
+    )
+    yield client
+    await client.close()
+
+
+def get(service: Masking, call_id: str) -> CallRecord:
+    with service.db.session() as session:
+        record = session.get(CallRecord, call_id)
+        assert record is not None
+        return record
+
+
+async def eventually(check: Callable[[], bool], timeout: float = 5.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not check():
+        if loop.time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)
+
+
+def operator_call(service: Masking, world: World, shipment: str, channel: str) -> str:
+    vn = service.reveal(
+        staff_id=world.owner_id, shipment_number=shipment, reason=REASON
+    ).virtual_number
+    decision = MaskingCallDesk(service).operator_call(
+        endpoint="pvz1-desk1", dialed=vn, channel_id=channel
+    )
+    assert decision.action == "dial"
+    return decision.call_id
+
+
+def leg(prefix: str, uniqueid: str, linkedid: str, channel: str) -> dict[str, str]:
+    return {
+        f"{prefix}Channel": channel,
+        f"{prefix}Uniqueid": uniqueid,
+        f"{prefix}Linkedid": linkedid,
+    }
+
+
+async def connected(client: AmiClient) -> None:
+    await client.start()
+    await client.wait_connected(3)
+
+
+async def test_answered_operator_call(
+    ami: FakeAmi, client: AmiClient, service: Masking, world: World, clock: FakeClock
+) -> None:
+    caller, callee = "1700000000.1", "1700000000.2"
+    call_id = operator_call(service, world, "PVZ1-00000", caller)
+    await connected(client)
+    staff = leg("", caller, caller, "PJSIP/pvz1-desk1-00000001")
+    customer = leg("Dest", callee, caller, "PJSIP/trunk-00000002")
+    customer_own = leg("", callee, caller, "PJSIP/trunk-00000002")
+    await ami.emit(Event="Newchannel", **staff)
+    await ami.emit(Event="DialBegin", **staff, **customer, DialString="trunk/79160000000")
+    await ami.emit(Event="DialEnd", **staff, **customer, DialStatus="ANSWER")
+    await eventually(lambda: get(service, call_id).answered_at is not None)
+    assert get(service, call_id).status == "connected"
+    await ami.emit(Event="BridgeEnter", BridgeUniqueid="b1", BridgeNumChannels="1", **staff)
+    await ami.emit(Event="BridgeEnter", BridgeUniqueid="b1", BridgeNumChannels="2", **customer_own)
+    clock.advance(seconds=30)
+    await ami.emit(Event="BridgeLeave", BridgeUniqueid="b1", BridgeNumChannels="1", **customer_own)
+    await ami.emit(Event="Hangup", Cause="16", **customer_own)
+    await asyncio.sleep(0.2)
+    assert get(service, call_id).ended_at is None  # only the customer leg hung up
+    await ami.emit(Event="BridgeLeave", BridgeUniqueid="b1", BridgeNumChannels="0", **staff)
+    await ami.emit(Event="Hangup", Cause="16", **staff)
+    await eventually(lambda: get(service, call_id).recording_error is not None)
+    rec = get(service, call_id)
+    assert (rec.disposition, rec.status, rec.hangup_cause) == ("answered", "ended", 16)
+    assert rec.ended_at == clock.now
+    assert rec.bridged_seconds is not None
+    assert rec.recording_error == records.RECORDING_MISSING  # answered, no file: visible
+
+    # the same hangup again (a replay after reconnect) changes nothing
+    clock.advance(seconds=10)
+    await ami.emit(Event="Hangup", Cause="34", **staff)
+    await ami.emit(Event="UserEvent", UserEvent="ping")  # processed after the hangup
+    await asyncio.sleep(0.2)
+    assert get(service, call_id).ended_at == rec.ended_at
+    assert get(service, call_id).hangup_cause == 16
+
+
+@pytest.mark.parametrize(
+    ("status", "cause", "expected"),
+    [
+        ("BUSY", "17", "busy"),
+        ("NOANSWER", "19", "no_answer"),
+        ("CHANUNAVAIL", "20", "failed"),
+        ("CANCEL", "16", "no_answer"),
+    ],
+)
+async def test_unanswered_operator_call(
+    ami: FakeAmi,
+    client: AmiClient,
+    service: Masking,
+    world: World,
+    status: str,
+    cause: str,
+    expected: str,
+) -> None:
+    caller = "1700000000.5"
+    call_id = operator_call(service, world, "PVZ1-00001", caller)
+    await connected(client)
+    staff = leg("", caller, caller, "PJSIP/pvz1-desk1-00000005")
+    customer = leg("Dest", "1700000000.6", caller, "PJSIP/trunk-00000006")
+    await ami.emit(Event="DialBegin", **staff, **customer)
+    await ami.emit(Event="DialEnd", **staff, **customer, DialStatus=status)
+    await ami.emit(Event="Hangup", Cause=cause, **leg("", "1700000000.6", caller, "x"))
+    await ami.emit(Event="Hangup", Cause=cause, **staff)
+    await eventually(lambda: get(service, call_id).ended_at is not None)
+    rec = get(service, call_id)
+    assert (rec.disposition, rec.answered_at, rec.recording_error) == (expected, None, None)
+
+
+async def test_user_event_maps_channels(
+    ami: FakeAmi, client: AmiClient, service: Masking, world: World
+) -> None:
+    call_id = operator_call(service, world, "PVZ1-00002", "1700000000.7")
+    await connected(client)
+    await ami.emit(
+        Event="UserEvent",
+        UserEvent="MaskingCall",
+        CallId=call_id,
+        **leg("", "1700000000.7", "1700000000.3", "PJSIP/pvz1-desk1-7"),
+    )
+    await eventually(lambda: get(service, call_id).linked_id == "1700000000.3")
+    assert client.tracker is not None
+    assert client.tracker._by_channel["1700000000.3"] == call_id
+
+
+async def test_click2call_staff_did_not_answer(
+    ami: FakeAmi, client: AmiClient, service: Masking, world: World
+) -> None:
+    call_id, endpoint = prepare_click2call(
+        service, staff_id=world.owner_id, shipment_number="PVZ1-00000", reason=REASON
+    )
+    ami.originate_response = {"Response": "Failure", "Reason": "5"}
+    await connected(client)
+    await client.originator.originate_click2call(
+        call_id=call_id, endpoint=endpoint, label="Order PVZ1-00000"
+    )
+    await eventually(lambda: get(service, call_id).ended_at is not None)
+    rec = get(service, call_id)
+    assert (rec.disposition, rec.status) == ("busy", "ended")
+    [(_, action)] = ami.named("Originate")
+    assert action["CallerID"] == f'"Order PVZ1-00000" <{rec.virtual_number}>'
+
+
+async def test_click2call_connected(
+    ami: FakeAmi, client: AmiClient, service: Masking, world: World, clock: FakeClock
+) -> None:
+    call_id, endpoint = prepare_click2call(
+        service, staff_id=world.owner_id, shipment_number="PVZ1-00001", reason=REASON
+    )
+    ami.originate_response = {"Response": "Success", "Reason": "4"}
+    await connected(client)
+    await client.originator.originate_click2call(call_id=call_id, endpoint=endpoint, label="x")
+    # the staff leg runs masking-click2call; the AGI route asks and the desk dials
+    decision = MaskingCallDesk(service).click2call_leg(call_id=call_id, channel_id=call_id)
+    assert decision.action == "dial"
+    staff = leg("", call_id, call_id, "PJSIP/pvz1-desk1-00000009")
+    customer = leg("Dest", "1700000000.10", call_id, "PJSIP/trunk-0000000a")
+    await ami.emit(Event="DialBegin", **staff, **customer)
+    assert get(service, call_id).status == "ringing_customer"
+    await ami.emit(Event="DialEnd", **staff, **customer, DialStatus="ANSWER")
+    await eventually(lambda: get(service, call_id).status == "connected")
+    clock.advance(seconds=20)
+    await ami.emit(Event="Hangup", Cause="16", **staff)
+    await eventually(lambda: get(service, call_id).ended_at is not None)
+    rec = get(service, call_id)
+    assert (rec.disposition, rec.bridged_seconds) == ("answered", 20)
+
+
+async def test_originate_when_disconnected_closes_the_record(
+    ami: FakeAmi, service: Masking, world: World
+) -> None:
+    client = AmiClient(
+        host="127.0.0.1", port=ami.port, username="masking", secret="s3cret", service=service
+    )
+    call_id, endpoint = prepare_click2call(
+        service, staff_id=world.owner_id, shipment_number="PVZ1-00002", reason=REASON
+    )
+    with pytest.raises(Exception, match="not connected"):
+        await client.originator.originate_click2call(call_id=call_id, endpoint=endpoint, label="x")
+    rec = get(service, call_id)
+    assert (rec.disposition, rec.status) == ("failed", "ended")
+    assert ami.named("Originate") == []
+
+
+async def test_reconcile_on_connect_and_on_fully_booted(
+    ami: FakeAmi, client: AmiClient, service: Masking, world: World, clock: FakeClock
+) -> None:
+    by_var = operator_call(service, world, "PVZ1-00000", "1700000000.20")
+    by_channel = operator_call(service, world, "PVZ1-00001", "1700000000.21")
+    dead = operator_call(service, world, "PVZ1-00002", "1700000000.22")
+    records.mark_answered(service, dead, clock.now)
+    clock.advance(minutes=2)
+    ami.channels = [
+        {"Channel": "PJSIP/a-1", "Uniqueid": "1700000000.30", "Linkedid": "1700000000.30"},
+        {"Channel": "PJSIP/b-1", "Uniqueid": "1700000000.21", "Linkedid": "1700000000.21"},
+    ]
+    ami.channel_vars = {"PJSIP/a-1": by_var}
+    await connected(client)
+    await eventually(lambda: get(service, dead).ended_at is not None)
+    assert get(service, dead).disposition == "answered"
+    assert get(service, dead).recording_error == records.RECORDING_MISSING
+    assert get(service, by_var).ended_at is None
+    assert get(service, by_channel).ended_at is None
+    assert len(ami.named("Getvar")) == 2
+
+    # Asterisk restarted under us: FullyBooted with no channels closes the rest
+    ami.channels = []
+    await ami.emit(Event="FullyBooted", Status="Fully Booted")
+    await eventually(lambda: get(service, by_var).ended_at is not None)
+    await eventually(lambda: get(service, by_channel).ended_at is not None)
+    assert get(service, by_var).disposition == "failed"
+
+    # a reconnect reconciles again
+    reconciles = len(ami.named("CoreShowChannels"))
+    ami.drop_all()
+    await eventually(lambda: len(ami.named("CoreShowChannels")) > reconciles)
