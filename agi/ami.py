@@ -317,6 +317,8 @@ class CallTracker:
         calling = call.channel_id or linkedid
         if uniqueid != calling and uniqueid != call.call_id:
             return  # another leg; the calling channel's hangup ends the call
+        if not call.answered and call.call_id in self.originates.values():
+            return  # a staff leg that never answered: OriginateResponse says why
         try:
             cause: int | None = int(_header(event, "Cause"))
         except ValueError:

@@ -222,6 +222,31 @@ async def test_click2call_connected(
     assert (rec.disposition, rec.bridged_seconds) == ("answered", 20)
 
 
+async def test_click2call_outcome_comes_from_originate_response(
+    ami: FakeAmi, client: AmiClient, service: Masking, world: World
+) -> None:
+    """Asterisk reports the staff leg's hangup before OriginateResponse: the latter wins."""
+    call_id, endpoint = prepare_click2call(
+        service, staff_id=world.owner_id, shipment_number="PVZ1-00002", reason=REASON
+    )
+    await connected(client)
+    await client.originator.originate_click2call(call_id=call_id, endpoint=endpoint, label="x")
+    staff = leg("", call_id, call_id, "PJSIP/pvz1-desk1-0000000b")
+    await ami.emit(Event="Newchannel", **staff)
+    await ami.emit(Event="Hangup", Cause="0", **staff)
+    await asyncio.sleep(0.2)
+    assert get(service, call_id).ended_at is None
+    await ami.emit(
+        Event="OriginateResponse",
+        ActionID=f"masking-originate-{call_id}",
+        Response="Failure",
+        Reason="3",
+        Uniqueid=call_id,
+    )
+    await eventually(lambda: get(service, call_id).ended_at is not None)
+    assert get(service, call_id).disposition == "no_answer"
+
+
 async def test_originate_when_disconnected_closes_the_record(
     ami: FakeAmi, service: Masking, world: World
 ) -> None:
