@@ -7,7 +7,10 @@ too big or too slow) is closed with nothing set, so ``MASKING_ACTION`` stays emp
 the dialplan denies.
 
 Timing: reading the request is bounded by ``header_timeout``; the decision by
-``request_timeout``; writing the variables by ``reply_timeout`` per command. The desk is
+``request_timeout``; writing all the variables by ``reply_timeout`` (Asterisk answers
+``SET VARIABLE`` in microseconds), and the fallback deny, if needed, by another
+``reply_timeout``: a connected request never lasts longer than
+``request_timeout + 2 * reply_timeout`` after its environment arrived. The desk is
 sync (SQLAlchemy, redis) and runs in a bounded thread pool so the event loop never waits
 on storage.
 """
@@ -222,8 +225,9 @@ class FastAGIServer:
         once to set a deny ``unavailable`` instead."""
         uid = request.channel_id
         try:
-            for name, value in pairs:
-                await conn.set_variable(name, value)
+            async with asyncio.timeout(self.reply_timeout):
+                for name, value in pairs:
+                    await conn.set_variable(name, value)
             return
         except ChannelGone as exc:
             log.info("call %s: channel gone while answering (%s)", uid, exc)
@@ -234,8 +238,11 @@ class FastAGIServer:
             return
         _, fallback = safe_variables(unavailable(decision.call_id))
         try:
-            for name, value in fallback:
-                await conn.set_variable(name, value)
+            async with asyncio.timeout(self.reply_timeout):
+                for name, value in fallback:
+                    await conn.set_variable(name, value)
+        except ChannelGone:
+            return
         except (TimeoutError, AGIError, ValueError, OSError) as exc:
             log.warning("call %s: could not set the fallback deny (%s)", uid, type(exc).__name__)
 

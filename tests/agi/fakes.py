@@ -126,7 +126,10 @@ class FakeAsterisk:
 
     async def next_command(self, timeout: float = 5.0) -> str | None:
         """The next command line, or None when the service closed the connection."""
-        line = await asyncio.wait_for(self.reader.readline(), timeout)
+        try:
+            line = await asyncio.wait_for(self.reader.readline(), timeout)
+        except ConnectionError:  # reset by the service, or a write after its close
+            return None
         if not line:
             return None
         text = line.decode().rstrip("\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -380,3 +381,26 @@ def test_load_factory() -> None:
     assert isinstance(factory(), FakeDesk)
     with pytest.raises(ValueError):
         load_factory("no-colon")
+
+
+async def test_slow_asterisk_replies_are_bounded(server: FastAGIServer, desk: FakeDesk) -> None:
+    """Each reply 0.3 s late: the answer phase is bounded as a whole, never a dial."""
+    ast = await FakeAsterisk.connect(server.port)
+    await ast.send(agi_env("operator-call", "desk1", "74950000001"))
+    started = time.monotonic()
+
+    async def server_done() -> float:
+        while server.active_connections:
+            await asyncio.sleep(0.01)
+        return time.monotonic()
+
+    await asyncio.sleep(0.05)
+    done = asyncio.create_task(server_done())
+    while await ast.next_command(timeout=5) is not None:
+        await asyncio.sleep(0.3)
+        with contextlib.suppress(ConnectionError):
+            await ast.send(b"200 result=1\n")
+    # reply_timeout 0.5 for the decision's variables, 0.5 for the fallback
+    assert await done - started < 0.5 * 2 + 0.3
+    assert not any('"MASKING_ACTION" "dial"' in c for c in ast.commands)
+    await ast.close()
