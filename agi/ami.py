@@ -445,7 +445,7 @@ class AmiClient:
         self._events: asyncio.Queue[Mapping[str, Any]] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
         self._reconcile_lock = asyncio.Lock()
-        self._originated: set[str] = set()
+        self._originated: OrderedDict[str, None] = OrderedDict()  # bounded, newest last
 
     @classmethod
     def from_settings(
@@ -833,7 +833,9 @@ class AmiOriginator:
         if client.tracker is not None:
             client.tracker.originates[action_id] = call_id
         try:
-            client._originated.add(call_id)
+            client._originated[call_id] = None
+            while len(client._originated) > 10000:
+                client._originated.popitem(last=False)
             await client.send_action(action, timeout=self.ack_timeout, as_list=False)
         except (AmiNotConnected, AmiActionError) as exc:
             log.error("click-to-call %s to %s: originate refused: %s", call_id, endpoint, exc)
