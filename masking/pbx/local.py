@@ -168,7 +168,7 @@ class LocalAsterisk:
         ports: Ports | None = None,
         *,
         ami_username: str = "masking",
-        ami_secret: str = "masking",
+        ami_secret: str = "masking",  # noqa: S107 - local test instance default
         agi: str = "127.0.0.1:4573",
         carrier: str = "127.0.0.1:5070",
         phones: Sequence[Phone] | None = None,

@@ -186,7 +186,7 @@ def bwrap_base(root: Path) -> list[str]:
         "--proc",
         "/proc",
         "--tmpfs",
-        "/tmp",
+        "/tmp",  # noqa: S108 - a private tmpfs inside the sandbox
         "--tmpfs",
         "/run",
         "--tmpfs",
