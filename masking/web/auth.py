@@ -1,0 +1,157 @@
+"""Who is asking: a per-staff bearer token (API) or the console's signed session cookie.
+
+Tokens and passwords are stored hashed (:mod:`masking.admin`). A cookie-authenticated
+request that changes something must carry the session's CSRF token (header
+``X-CSRF-Token`` or form field ``csrf``).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from fastapi import Request
+from sqlalchemy import select
+
+from masking import admin, policy
+from masking.models import Role, Site, Staff
+from masking.service import Masking
+from masking.web.errors import ApiError, forbidden, unauthenticated
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+MAX_TOKEN_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class Principal:
+    id: int
+    login: str
+    display_name: str
+    role: str
+    site_id: int | None
+    site_code: str | None
+    numbers_visible: bool
+    sees_numbers: bool
+    via: str  # "token" or "session"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def is_qa(self) -> bool:
+        return self.role == Role.QA
+
+    @property
+    def platform(self) -> bool:
+        return self.site_id is None
+
+    @property
+    def listens(self) -> bool:
+        return self.role in (Role.ADMIN, Role.QA)
+
+    @property
+    def manages_team(self) -> bool:
+        return self.role in (Role.OWNER, Role.ADMIN)
+
+
+def principal_of(staff: Staff, site: Site | None, via: str) -> Principal:
+    return Principal(
+        id=staff.id,
+        login=staff.login,
+        display_name=staff.display_name or staff.login,
+        role=staff.role,
+        site_id=staff.site_id,
+        site_code=site.code if site else None,
+        numbers_visible=bool(staff.numbers_visible),
+        sees_numbers=policy.may_see_numbers(staff),
+        via=via,
+    )
+
+
+def service_of(request: Request) -> Masking:
+    service: Masking = request.app.state.service
+    return service
+
+
+def load_principal(service: Masking, staff_id: int, via: str) -> Principal | None:
+    with service.db.session() as session:
+        staff = session.get(Staff, staff_id)
+        if staff is None or not staff.active:
+            return None
+        return principal_of(staff, staff.site, via)
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or len(token) > MAX_TOKEN_LENGTH:
+        raise ApiError(401, "bad_token", "the Authorization header must be 'Bearer <token>'")
+    return token
+
+
+def optional_principal(request: Request) -> Principal | None:
+    cached: Principal | None = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached
+    service = service_of(request)
+    token = _bearer(request)
+    principal: Principal | None = None
+    if token is not None:
+        with service.db.session() as session:
+            staff = admin.staff_by_token(session, token)
+            if staff is None:
+                raise ApiError(401, "bad_token", "the token is unknown or its account is disabled")
+            principal = principal_of(staff, staff.site, "token")
+    else:
+        staff_id = request.session.get("staff_id") if "session" in request.scope else None
+        if isinstance(staff_id, int):
+            principal = load_principal(service, staff_id, "session")
+            if principal is None:
+                request.session.clear()
+            elif request.method not in SAFE_METHODS:
+                check_csrf(request, request.headers.get("x-csrf-token"))
+    request.state.principal = principal
+    return principal
+
+
+def require_principal(request: Request) -> Principal:
+    principal = optional_principal(request)
+    if principal is None:
+        raise unauthenticated()
+    return principal
+
+
+def csrf_token(request: Request) -> str:
+    token = request.session.get("csrf")
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(24)
+        request.session["csrf"] = token
+    return token
+
+
+def check_csrf(request: Request, given: str | None) -> None:
+    expected = request.session.get("csrf")
+    if not isinstance(expected, str) or not given or not secrets.compare_digest(expected, given):
+        raise ApiError(403, "csrf", "the page is out of date; reload it and try again")
+
+
+def login(service: Masking, login_name: str, password: str) -> Principal | None:
+    """Check a console login; the same answer for an unknown login and a bad password."""
+    if not login_name or not password or len(login_name) > 100 or len(password) > 200:
+        return None
+    with service.db.session() as session:
+        staff = session.scalar(select(Staff).where(Staff.login == login_name))
+        stored = staff.password_hash if staff is not None else None
+        ok = admin.check_password(password, stored or admin.hash_password("x", b"0" * 16))
+        if staff is None or not staff.active or not stored or not ok:
+            return None
+        return principal_of(staff, staff.site, "session")
+
+
+def need_roles(principal: Principal, *roles: str, message: str | None = None) -> None:
+    if principal.role not in roles:
+        raise forbidden(message or "your role may not do this")

@@ -1,0 +1,148 @@
+"""API fixtures: two seeded sites on the real service (Redis + SQLite/PostgreSQL)."""
+
+from __future__ import annotations
+
+import wave
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from masking import admin
+from masking.models import CallRecord, Direction, Disposition, new_id
+from masking.service import Masking
+from tests.factories import seed_site, virtual
+
+SITES = ("pvz1", "pvz2")
+ROLES = ("owner", "staff_manager", "employee", "employee_visible", "admin", "qa")
+
+
+def customer_of(site: str, i: int) -> str:
+    # distinct customers per site, so a leak from either site is recognisable
+    return f"+7916{(100 if site == 'pvz2' else 0) + i:07d}"
+
+
+def write_wav(path: Path, seconds: float = 0.5, rate: int = 8000) -> int:
+    """A real (quiet sawtooth) 8 kHz mono WAV; returns its size."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frames = bytearray()
+    for n in range(int(seconds * rate)):
+        value = ((n * 440 * 2 * 32767) // rate) % 65535 - 32767
+        frames += int(value // 8).to_bytes(2, "little", signed=True)
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(bytes(frames))
+    return path.stat().st_size
+
+
+@dataclass
+class Seeded:
+    service: Masking
+    tokens: dict[str, str] = field(default_factory=dict)  # role -> token (site pvz1)
+    logins: dict[str, str] = field(default_factory=dict)
+    calls: dict[str, str] = field(default_factory=dict)  # site -> call id with a recording
+    customers: list[str] = field(default_factory=list)
+
+    def headers(self, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[role]}"} if role in self.tokens else {}
+
+    def shipment(self, site: str, i: int = 0) -> str:
+        return f"{site.upper()}-{i:05d}"
+
+
+def seed_world(service: Masking, *, pool: int = 20) -> Seeded:
+    seeded = Seeded(service)
+    for index, code in enumerate(SITES):
+        seed_site(service, code, pool=pool if index == 0 else 0)
+        with service.db.session() as session:
+            site = admin.get_site(session, code)
+            for i in range(3):
+                admin.add_shipment(session, site, f"{code.upper()}-{i:05d}", customer_of(code, i))
+                seeded.customers.append(customer_of(code, i))
+            admin.add_staff(
+                session,
+                login=f"{code}-empvis",
+                role="employee",
+                site=site,
+                endpoint=f"{code}-desk4",
+                visible=True,
+                password="empvis-pass",
+            )
+            emp = admin.get_staff(session, f"{code}-emp")
+            emp.password_hash = admin.hash_password("emp-pass")
+            # an answered call with a recording on disk, made by the site's employee
+            started = service.clock() - timedelta(days=2)
+            call_id = new_id()
+            rel = f"{started:%Y/%m/%d}/{call_id}.wav"
+            size = write_wav(service.settings.effective_recordings_dir / rel)
+            session.add(
+                CallRecord(
+                    id=call_id,
+                    direction=Direction.OUTBOUND,
+                    site_id=site.id,
+                    staff_id=emp.id,
+                    reason_code="item_found_later",
+                    virtual_number=virtual(0),
+                    started_at=started,
+                    answered_at=started + timedelta(seconds=5),
+                    ended_at=started + timedelta(seconds=65),
+                    disposition=Disposition.ANSWERED,
+                    status="ended",
+                    bridged_seconds=60,
+                    recording_file=rel,
+                    recording_bytes=size,
+                )
+            )
+            seeded.calls[code] = call_id
+    with service.db.session() as session:
+        site = admin.get_site(session, "pvz1")
+        admin.add_staff(session, login="root", role="admin", site=None, password="admin-pass")
+        admin.add_staff(session, login="qa1", role="qa", site=None, password="qa-pass")
+        logins = {
+            "owner": "pvz1-owner",
+            "staff_manager": "pvz1-manager",
+            "employee": "pvz1-emp",
+            "employee_visible": "pvz1-empvis",
+            "admin": "root",
+            "qa": "qa1",
+        }
+        for role, login in logins.items():
+            seeded.tokens[role] = admin.issue_token(admin.get_staff(session, login))
+        seeded.logins = logins
+    return seeded
+
+
+class RecordingOriginator:
+    """Test double for the HTTP layer only: remembers what it was asked to ring."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.calls: list[dict[str, str]] = []
+        self.fail = fail
+
+    async def originate_click2call(self, *, call_id: str, endpoint: str, label: str) -> None:
+        self.calls.append({"call_id": call_id, "endpoint": endpoint, "label": label})
+        if self.fail:
+            raise ConnectionError("AMI is down")
+
+
+@pytest.fixture
+def world(service: Masking) -> Seeded:
+    return seed_world(service)
+
+
+@pytest.fixture
+def originator() -> RecordingOriginator:
+    return RecordingOriginator()
+
+
+@pytest.fixture
+def client(service: Masking, world: Seeded, originator: RecordingOriginator) -> Iterator[TestClient]:
+    from masking.web import create_app
+
+    with TestClient(create_app(service, originator)) as test_client:
+        yield test_client
