@@ -603,7 +603,11 @@ class AmiClient:
                 require_ready=False,
             )
         except AmiActionError as exc:
-            raise AmiLoginError(str(exc) or "authentication failed") from None
+            message = str(exc) or "authentication failed"
+            if "auth" in message.lower() or "permission" in message.lower():
+                raise AmiLoginError(message) from None
+            # e.g. "Asterisk is shutting down" while it restarts: try again later
+            raise AmiError(f"login not possible now: {message}") from None
         self.manager.authenticated = bool(reply.success)
         self.connections += 1
 

@@ -49,6 +49,7 @@ class FakeAmi:
         self.contexts: set[str] = set()
         self.originate_response: dict[str, str] | None = None
         self.send_fully_booted = True
+        self.login_errors: list[str] = []  # refuse the next logins with these messages
         self._writers: dict[int, asyncio.StreamWriter] = {}
         self._server: asyncio.Server | None = None
         self.port = 0
@@ -116,10 +117,11 @@ class FakeAmi:
 
     def _login(self, writer: asyncio.StreamWriter, action: dict[str, Any]) -> bool:
         aid = action.get("ActionID", "")
+        refusal = self.login_errors.pop(0) if self.login_errors else None
         if action.get("Username") != self.username or action.get("Secret") != self.secret:
-            writer.write(
-                encode({"Response": "Error", "ActionID": aid, "Message": "Authentication failed"})
-            )
+            refusal = "Authentication failed"
+        if refusal is not None:
+            writer.write(encode({"Response": "Error", "ActionID": aid, "Message": refusal}))
             return False
         writer.write(
             encode({"Response": "Success", "ActionID": aid, "Message": "Authentication accepted"})

@@ -86,6 +86,14 @@ async def test_failed_login_is_a_clear_error_not_a_retry_loop(
             pass
 
 
+async def test_login_refused_while_shutting_down_is_retried(ami: FakeAmi) -> None:
+    """A real Asterisk answers logins with an error while it stops: not a bad secret."""
+    ami.login_errors = ["Asterisk is shutting down"] * 2
+    async with client_for(ami) as client:
+        assert client.connected
+    assert ami.connections == 3
+
+
 async def test_unreachable_is_reported_and_retried_with_backoff(ami: FakeAmi) -> None:
     port = ami.port
     await ami.stop()
