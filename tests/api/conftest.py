@@ -141,7 +141,9 @@ def originator() -> RecordingOriginator:
 
 
 @pytest.fixture
-def client(service: Masking, world: Seeded, originator: RecordingOriginator) -> Iterator[TestClient]:
+def client(
+    service: Masking, world: Seeded, originator: RecordingOriginator
+) -> Iterator[TestClient]:
     from masking.web import create_app
 
     with TestClient(create_app(service, originator)) as test_client:
