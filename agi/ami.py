@@ -247,7 +247,13 @@ class CallTracker:
             await handler(event)
 
     async def _on_userevent(self, event: Mapping[str, Any]) -> None:
-        if _header(event, "UserEvent") != "MaskingCall":
+        kind = _header(event, "UserEvent")
+        if kind == "MaskingRecordingFailed":
+            failed = _header(event, "CallID").strip()
+            if CALL_ID_RE.match(failed):
+                await asyncio.to_thread(records.mark_recording_failed, self.service, failed)
+            return
+        if kind != "MaskingCall":
             return
         call_id = _header(event, "CallId").strip()
         if not CALL_ID_RE.match(call_id):

@@ -34,6 +34,7 @@ RECONCILE_GRACE = timedelta(seconds=30)
 
 RECORDING_MISSING = "recording missing"
 RECORDING_EMPTY = "recording empty"
+RECORDING_FAILED = "recording failed to start"
 RECORDING_NOT_SET = "recording not configured for an answered call"
 
 # Q.850 hangup causes (Asterisk's ${HANGUPCAUSE} and the AMI ``Cause`` header).
@@ -198,7 +199,7 @@ def _attach(record: CallRecord, recordings_dir: Path) -> None:
         size = None
     if size is None:
         record.recording_bytes = None
-        if answered:
+        if answered and record.recording_error != RECORDING_FAILED:
             record.recording_error = RECORDING_MISSING
             log.error(
                 "call %s: answered but the recording %s is missing",
@@ -213,6 +214,17 @@ def _attach(record: CallRecord, recordings_dir: Path) -> None:
             log.error("call %s: the recording %s is empty", record.id, record.recording_file)
     else:
         record.recording_error = None
+
+
+def mark_recording_failed(service: Masking, call_id: str) -> bool:
+    """The dialplan reported that MixMonitor did not start: visible on the record."""
+    with service.db.session() as session:
+        record = _locked(session, call_id)
+        if record is None:
+            return False
+        record.recording_error = RECORDING_FAILED
+    log.error("call %s: %s", call_id, RECORDING_FAILED)
+    return True
 
 
 def attach_recording(service: Masking, call_id: str, recordings_dir: Path | None = None) -> bool:
