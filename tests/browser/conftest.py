@@ -1,0 +1,168 @@
+"""Browser tests: the console served by uvicorn in a thread over a seeded SQLite + Redis
+service, driven by the system Chromium through Playwright. Screenshots of every page a
+test visits go to ``screenshots/`` at the repository root (git-ignored)."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from masking.db import Database
+from masking.pool import LivePool
+from masking.service import Masking
+from tests.api.conftest import RecordingOriginator, Seeded, seed_world
+from tests.conftest import IN_CI, FakeClock, make_settings
+
+CHROMIUM = os.environ.get("MASKING_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--autoplay-policy=no-user-gesture-required",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
+TABLET = {"width": 800, "height": 1100}
+
+
+def _unavailable(message: str) -> None:
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class Server:
+    def __init__(self, app: Any) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> Server:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def browser_service(
+    tmp_path: Path, sqlite_url: str, redis_prefix: str, clock: FakeClock
+) -> Iterator[Masking]:
+    settings = make_settings(tmp_path, sqlite_url, redis_prefix)
+    service = Masking(
+        settings,
+        Database(settings.effective_database_url),
+        LivePool.from_url(settings.redis_url, settings.redis_prefix),
+        clock,
+    )
+    service.restore_live_state()
+    yield service
+    service.db.dispose()
+    service.pool.redis.close()
+
+
+@pytest.fixture
+def seeded(browser_service: Masking) -> Seeded:
+    return seed_world(browser_service)
+
+
+@pytest.fixture
+def console(browser_service: Masking, seeded: Seeded) -> Iterator[Server]:
+    from masking.web import create_app
+
+    with Server(create_app(browser_service, RecordingOriginator())) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        _unavailable(f"playwright is not installed: {exc}")
+    if not Path(CHROMIUM).exists():
+        _unavailable(f"{CHROMIUM} not found: apt-get install chromium")
+    with sync_playwright() as playwright:
+        try:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        except Exception as exc:
+            _unavailable(f"Chromium does not start: {exc}")
+        yield browser
+        browser.close()
+
+
+class Shots:
+    """Saves ``screenshots/<test>-NN-<step>.png`` for each page visited."""
+
+    def __init__(self, test_name: str) -> None:
+        self.prefix = re.sub(r"[^A-Za-z0-9_-]+", "_", test_name.removeprefix("test_"))
+        self.count = 0
+        SCREENSHOTS.mkdir(exist_ok=True)
+
+    def __call__(self, page: Any, step: str) -> Path:
+        self.count += 1
+        path = SCREENSHOTS / f"{self.prefix}-{self.count:02d}-{step}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+
+@pytest.fixture
+def shots(request: pytest.FixtureRequest) -> Shots:
+    return Shots(request.node.name)
+
+
+@pytest.fixture
+def new_page(chromium: Any, console: Server) -> Iterator[Any]:
+    contexts: list[Any] = []
+
+    def make() -> Any:
+        context = chromium.new_context(viewport=TABLET, base_url=console.url)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def sign_in(page: Any, login: str, password: str) -> None:
+    page.goto("/login")
+    page.fill("input[name=login]", login)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+
+
+def sign_out(page: Any) -> None:
+    page.click("#logout")
+    page.wait_for_url("**/login")
