@@ -154,3 +154,46 @@ def test_qa_plays_a_recording(new_page: Any, shots: Shots, seeded: Seeded) -> No
     page.goto("/qa/recordings?site=pvz2&sample=1&size=5&days=30")
     assert page.locator("audio").count() == 1
     shots(page, "sample")
+
+
+def test_call_button_shows_live_status(
+    new_page: Any, shots: Shots, browser_service: Any, console: Server
+) -> None:
+    """The Call button's live status display (console JS + SSE). The originator here is
+    the HTTP-layer test double and the status changes are written the way the AMI client
+    writes them; the same flow against the real Asterisk is not covered here."""
+    import threading
+    import time
+    from datetime import timedelta
+
+    from masking import records
+
+    page = new_page()
+    sign_in(page, "pvz1-owner", "owner-pass")
+    reveal_in_page(page, shots, "PVZ1-00001", "call")
+    page.click("#call")
+    page.wait_for_selector("#call-status[data-status=ringing_staff]")
+    call_id = page.locator("#call-status").get_attribute("data-call")
+    assert call_id
+    shots(page, "call-ringing-staff")
+
+    def asterisk() -> None:
+        time.sleep(0.5)
+        records.set_status(browser_service, call_id, "ringing_customer")
+        time.sleep(1.0)
+        records.mark_answered(browser_service, call_id, browser_service.clock())
+        time.sleep(1.5)
+        records.mark_ended(
+            browser_service, call_id, browser_service.clock() + timedelta(seconds=20)
+        )
+
+    worker = threading.Thread(target=asterisk)
+    worker.start()
+    page.wait_for_selector("#call-status[data-status=connected]")
+    assert "разговор идёт" in page.locator("#call-status-text").inner_text()
+    shots(page, "call-connected")
+    page.wait_for_selector("#call-status[data-status=ended]")
+    worker.join()
+    assert page.locator("#call-status").get_attribute("data-disposition") == "answered"
+    assert "звонок завершён: состоялся" in page.locator("#call-status-text").inner_text()
+    shots(page, "call-ended")
