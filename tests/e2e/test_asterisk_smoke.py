@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import array
 import math
+import os
 import time
 import wave
 from pathlib import Path
@@ -213,3 +214,49 @@ def test_unauthenticated_desk_phone_is_refused(e2e: E2E) -> None:
     assert not desk.ok
     assert not carrier.result(-1).invites
     assert not any(m.status == 200 for m in desk.responses("INVITE")), desk.describe()
+
+
+def test_admin_samples_load_in_asterisk(rootfs: Path, tmp_path: Path) -> None:
+    """dialplan/pjsip.sample.conf and manager.sample.conf are valid for Asterisk 22."""
+    from masking.pbx.local import DIALPLAN_DIR, LocalAsterisk
+
+    class WithSamples(LocalAsterisk):
+        def render(self) -> None:
+            super().render()
+            pjsip = (DIALPLAN_DIR / "pjsip.sample.conf").read_text()
+            pjsip = pjsip.replace("0.0.0.0:5060", f"127.0.0.1:{self.ports.sip_port}")
+            (self.paths.etc / "pjsip.conf").write_text(pjsip)
+            manager = (DIALPLAN_DIR / "manager.sample.conf").read_text()
+            manager = manager.replace("port = 5038", f"port = {self.ports.ami_port}")
+            (self.paths.etc / "manager.conf").write_text(manager)
+
+    with WithSamples(tmp_path / "samples", rootfs=rootfs) as asterisk:
+        endpoints = asterisk.cli("pjsip show endpoints")
+        assert "Endpoint:  carrier" in endpoints
+        assert "Endpoint:  pvz0001-desk1" in endpoints
+        assert "Match: 203.0.113.10/32" in endpoints
+        user = asterisk.cli("manager show user masking")
+        assert "write perm: call,config,reporting,originate" in user, user
+        assert "command" not in user.split("write perm:")[1].splitlines()[0]
+    assert not asterisk.running()
+
+
+def test_up_status_down_leave_nothing_behind(rootfs: Path, tmp_path: Path) -> None:
+    from masking.pbx import Ports, down, status, up
+
+    state = tmp_path / "detached"
+    instance = up(state, Ports.free(), rootfs=rootfs, log=lambda _m: None)
+    try:
+        assert instance.started_in is not None and instance.started_in < 5.0
+        info = status(state)
+        assert info["running"] and info["answering"], info
+        assert (state / "asterisk.json").exists()
+        again = up(state, Ports.free(), rootfs=rootfs, log=lambda _m: None)
+        assert again.pid == instance.pid
+    finally:
+        assert down(state, log=lambda _m: None)
+    assert not status(state)["running"]
+    assert instance.pid is not None
+    with pytest.raises(ProcessLookupError):
+        os.kill(instance.pid, 0)
+    assert not down(state, log=lambda _m: None)
