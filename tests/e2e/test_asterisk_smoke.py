@@ -195,25 +195,40 @@ def test_inbound_call_fails_closed_when_the_service_is_down(e2e: E2E) -> None:
     assert customer.requests("BYE")
 
 
-def test_unauthenticated_desk_phone_is_refused(e2e: E2E) -> None:
-    """A wrong password never reaches the dialplan: no INVITE at the carrier."""
+def _rejected_call(e2e: E2E, service: str, username: str, password: str) -> tuple[int, bool]:
+    """Run desk_uac_rejected; return the final status and whether the carrier got an
+    INVITE."""
     carrier = Sipp("carrier_uas", e2e.workdir / "sipp", port=e2e.carrier_port, timeout=10).start()
     try:
         desk = Sipp(
-            "desk_uac",
+            "desk_uac_rejected",
             e2e.workdir / "sipp",
             remote=e2e.sip,
-            service="79005550102",
-            username="smoke1",
-            password="wrong-password",
-            timeout=8,
+            service=service,
+            username=username,
+            password=password,
+            timeout=10,
         ).run()
         time.sleep(0.3)
     finally:
         carrier.stop()
-    assert not desk.ok
-    assert not carrier.result(-1).invites
+    assert desk.ok, desk.describe() + "\n" + log_tail(e2e)
+    finals = [m.status for m in desk.responses("INVITE") if m.status and m.status >= 300]
     assert not any(m.status == 200 for m in desk.responses("INVITE")), desk.describe()
+    return finals[-1], bool(carrier.result(-1).invites)
+
+
+def test_unauthenticated_desk_phone_is_refused(e2e: E2E) -> None:
+    """A wrong password never reaches the dialplan: no INVITE at the carrier."""
+    status, dialed = _rejected_call(e2e, "79005550102", "desk1", "wrong-password")
+    assert status in (401, 403), status
+    assert not dialed
+
+
+def test_dialed_string_that_is_not_a_number_is_not_dialed(e2e: E2E) -> None:
+    status, dialed = _rejected_call(e2e, "*79005550103", "desk3", e2e.passwords["desk3"])
+    assert status == 404, status
+    assert not dialed
 
 
 def test_admin_samples_load_in_asterisk(rootfs: Path, tmp_path: Path) -> None:
