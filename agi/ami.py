@@ -703,18 +703,27 @@ class AmiClient:
         return _output(reply)
 
     async def reload_dialplan_and_confirm(self, contexts: list[str]) -> dict[str, bool]:
-        """``dialplan reload``, then ``dialplan show <ctx>`` each: True when it is live."""
+        """Reload pbx_config, then ask for each context (ShowDialPlan): True when it is live.
+
+        Uses only the ``config`` write class (Reload, ShowDialPlan), not ``command``, so the
+        least-privilege AMI user of dialplan/manager.sample.conf can do it.
+        """
         for ctx in contexts:
             if not CONTEXT_RE.match(ctx):
                 raise ValueError(f"bad context name {ctx!r}")
-        await self.command("dialplan reload")
+        await self.send_action({"Action": "Reload", "Module": "pbx_config"}, as_list=False)
         live: dict[str, bool] = {}
         for ctx in contexts:
             try:
-                out = await self.command(f"dialplan show {ctx}")
-            except AmiActionError as exc:
-                out = str(exc)
-            live[ctx] = f"Context '{ctx}'" in out and "no existence" not in out
+                reply = await self.send_action({"Action": "ShowDialPlan", "Context": ctx})
+            except AmiActionError:
+                live[ctx] = False
+                continue
+            items = reply if isinstance(reply, list) else [reply]
+            live[ctx] = any(
+                _header(m, "Event") == "ListDialplan" and _header(m, "Context") == ctx
+                for m in items
+            )
         log.info("dialplan reloaded; contexts live: %s", live)
         return live
 

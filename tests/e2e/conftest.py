@@ -17,15 +17,24 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-from collections.abc import Iterator
+import time
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from agi.app import ServiceThread
+from masking import admin
+from masking.config import load_settings
+from masking.models import Base, CallRecord
 from masking.pbx import LocalAsterisk, Phone, Ports, RootfsError, ensure_rootfs
 from masking.pbx.local import AsteriskError
-from tests.e2e.sipp import free_udp_port
+from masking.pbx.sipp import free_udp_port
+from masking.service import Masking
+from tests.factories import World
 
 IN_CI = bool(os.environ.get("CI"))
 
@@ -117,3 +126,124 @@ def e2e(rootfs: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2E]
         yield E2E(asterisk, workdir, carrier_port, agi_port, site_ports)
     finally:
         asterisk.stop()
+
+
+# ---- the real service in front of the real Asterisk ------------------------------------
+@dataclass
+class Live:
+    """The masking service (FastAGI + AMI + HTTP, SQLite + Redis) serving the e2e Asterisk,
+    seeded: site pvz1 (desk1 owner, desk2 employee without visibility; desk1 rings on
+    call-backs), site pvz2 (desk3 owner), a pool of three virtual numbers, shipment S1 of
+    pvz1 for CUSTOMER_1 and S2 of pvz2 for CUSTOMER_2."""
+
+    e2e: E2E
+    thread: ServiceThread
+    site1: World
+    site2: World
+
+    @property
+    def service(self) -> Masking:
+        return self.thread.service.masking
+
+    def reveal(self, shipment: str = "S1", staff_id: int | None = None) -> str:
+        staff = staff_id or (self.site1.owner_id if shipment == "S1" else self.site2.owner_id)
+        return self.service.reveal(
+            staff_id=staff, shipment_number=shipment, reason="item_found_later"
+        ).virtual_number
+
+    def records(self) -> list[CallRecord]:
+        with self.service.db.session() as session:
+            return list(session.scalars(select(CallRecord).order_by(CallRecord.started_at)))
+
+    def wait_record(
+        self, predicate: Callable[[CallRecord], bool], timeout: float = 10.0
+    ) -> CallRecord:
+        deadline = time.monotonic() + timeout
+        while True:
+            matching = [r for r in self.records() if predicate(r)]
+            if matching:
+                return matching[-1]
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no such call record; have {self.records()!r}")
+            time.sleep(0.2)
+
+
+CUSTOMER_1 = "+79001234567"
+CUSTOMER_2 = "+79007654321"
+
+
+@pytest.fixture(scope="session")
+def live_service(e2e: E2E, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceThread]:
+    workdir = tmp_path_factory.mktemp("live")
+    settings = load_settings(
+        var_dir=workdir,
+        database_url=f"sqlite:///{workdir / 'masking.db'}",
+        redis_prefix=f"e2e:{uuid.uuid4().hex[:10]}:",
+        agi_port=_free_tcp_port(),
+        ami_port=e2e.asterisk.ports.ami_port,
+        http_port=_free_tcp_port(),
+        recordings_dir=e2e.asterisk.monitor_dir,
+        agi_request_timeout=2.0,
+    )
+    thread = ServiceThread(settings).start()
+    try:
+        assert thread.service.ami is not None
+        thread.run(thread.service.ami.wait_connected(15))
+        yield thread
+    finally:
+        thread.stop()
+        thread.service.masking.pool.flush()
+
+
+def _point_dialplan_at(e2e: E2E, port: int) -> None:
+    e2e.asterisk.cli(f"dialplan set global MASKING_AGI agi://127.0.0.1:{port}")
+
+
+def _reset(service: Masking) -> None:
+    with service.db.session() as session:
+        for table in reversed(Base.metadata.sorted_tables):
+            if table.name != "reasons":
+                session.execute(table.delete())
+    service.pool.flush()
+    service.restore_live_state()
+
+
+@pytest.fixture
+def live(e2e: E2E, live_service: ServiceThread) -> Iterator[Live]:
+    service = live_service.service.masking
+    _reset(service)
+    with service.db.session() as session:
+        pvz1 = admin.create_site(
+            session,
+            code="pvz1",
+            name="PVZ 1",
+            timezone="Europe/Moscow",
+            region="RU",
+            hours="daily 00:00-24:00",
+            ring_endpoints=["desk1"],
+        )
+        pvz2 = admin.create_site(
+            session,
+            code="pvz2",
+            name="PVZ 2",
+            timezone="Europe/Moscow",
+            region="RU",
+            hours="daily 00:00-24:00",
+            ring_endpoints=["desk3"],
+        )
+        owner1 = admin.add_staff(session, login="owner1", role="owner", site=pvz1, endpoint="desk1")
+        employee1 = admin.add_staff(
+            session, login="employee1", role="employee", site=pvz1, endpoint="desk2"
+        )
+        owner2 = admin.add_staff(session, login="owner2", role="owner", site=pvz2, endpoint="desk3")
+        admin.add_shipment(session, pvz1, "S1", CUSTOMER_1)
+        admin.add_shipment(session, pvz2, "S2", CUSTOMER_2)
+        site1 = World(pvz1.id, owner1.id, employee1.id, owner1.id)
+        site2 = World(pvz2.id, owner2.id, owner2.id, owner2.id)
+    service.add_pool_numbers(["+74951110001", "+74951110002", "+74951110003"], "RU")
+    assert live_service.service.agi is not None
+    _point_dialplan_at(e2e, live_service.service.agi.port)
+    try:
+        yield Live(e2e, live_service, site1, site2)
+    finally:
+        _point_dialplan_at(e2e, e2e.agi_port)

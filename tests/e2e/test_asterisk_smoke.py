@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from masking.pbx.sipp import Sipp
 from tests.e2e.conftest import E2E
-from tests.e2e.sipp import Sipp
 
 pytestmark = pytest.mark.e2e
 

@@ -1,4 +1,4 @@
-"""Run SIPp scenarios (tests/e2e/scenarios) and read back the SIP messages they saw.
+"""Run SIPp scenarios (masking/pbx/scenarios, shared by the demo and the e2e tests).
 
 A :class:`Sipp` is one SIPp process on its own free UDP ports (signalling and media), with
 ``-trace_msg`` and ``-trace_err`` written into a work directory. :meth:`Sipp.wait` returns a
