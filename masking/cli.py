@@ -457,3 +457,10 @@ def main() -> None:
     except ConfigError as exc:
         err.print(f"error: {exc}")
         sys.exit(2)
+
+
+# Verbs defined in their own modules register themselves on ``app`` when imported.
+from masking import cli_telephony, demo  # noqa: E402, F401
+from masking.web.cli import recordings_app  # noqa: E402
+
+app.add_typer(recordings_app, name="recordings")

@@ -46,7 +46,8 @@ class Settings(BaseSettings):
     ami_port: int = Field(5038, ge=1, le=65535)
     ami_username: str = "masking"
     ami_secret: str = "masking"  # noqa: S105 - local default, overridden in production
-    recordings_dir: Path | None = None  # default: var_dir/recordings
+    # default: the monitor directory of the local Asterisk (masking asterisk up / demo)
+    recordings_dir: Path | None = None
     announce_recording: bool = False
     neutral_callerid_name: str = "Pickup point"
     session_secret: str = ""
@@ -81,7 +82,7 @@ class Settings(BaseSettings):
 
     @property
     def effective_recordings_dir(self) -> Path:
-        return self.recordings_dir or self.var_dir / "recordings"
+        return self.recordings_dir or self.var_dir / "asterisk" / "spool" / "monitor"
 
 
 def _file_values() -> dict[str, Any]:
