@@ -42,6 +42,7 @@ def asterisk_up(
     carrier: Annotated[str, typer.Option(help="host:port of the carrier trunk")] = (
         "127.0.0.1:5070"
     ),
+    sip_port: Annotated[int, typer.Option(help="UDP port for SIP on 127.0.0.1")] = 5060,
 ) -> None:
     """Start Asterisk 22 (root filesystem built and cached on first use) in var/asterisk,
     with the masking dialplan, desk phones desk1..desk3 and a carrier trunk."""
