@@ -88,6 +88,19 @@ class MaskingCallDesk:
             return self._decide(record, lambda s: self._deny(DenyReason.INVALID_INPUT))
         return self._click2call(call_id, channel_id)
 
+    def record_denied(self, *, route: str, channel_id: str, reason: DenyReason) -> CallDecision:
+        direction = {
+            "inbound-call": Direction.INBOUND,
+            "click2call": Direction.CLICK2CALL,
+        }.get(route, Direction.OUTBOUND)
+        record = CallRecord(
+            id=new_id(),
+            direction=direction,
+            channel_id=channel_id[:64],
+            started_at=self.service.clock(),
+        )
+        return self._decide(record, lambda s: self._deny(reason, f"{route}: malformed request"))
+
     # ---- shared ----------------------------------------------------------------------
     def _deny(self, reason: DenyReason, detail: str = "") -> CallDecision:
         raise Denied(reason, detail)

@@ -75,6 +75,11 @@ class CallDesk(Protocol):
         """The staff leg of a click-to-call answered; may the customer be dialed now?"""
         ...
 
+    def record_denied(self, *, route: str, channel_id: str, reason: DenyReason) -> CallDecision:
+        """The adapter refused the request itself (malformed input): keep the attempt on
+        record and return the deny decision to hand to the dialplan."""
+        ...
+
 
 class Originator(Protocol):
     """Starts the staff leg of a click-to-call (the AMI client implements it)."""

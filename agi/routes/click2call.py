@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 
 from agi.protocol import AGIRequest
-from agi.routes.base import CALL_ID, deny, scrub
+from agi.routes.base import CALL_ID, scrub
 from masking.calls_contract import CallDecision, CallDesk, DenyReason
 
 log = logging.getLogger("agi.routes.click2call")
@@ -22,6 +22,8 @@ def handle(desk: CallDesk, request: AGIRequest) -> CallDecision:
             request.channel_id,
             scrub(request.arg(1), 40),
         )
-        return deny(DenyReason.INVALID_INPUT)
+        return desk.record_denied(
+            route="click2call", channel_id=request.channel_id, reason=DenyReason.INVALID_INPUT
+        )
     log.debug("call %s: click2call leg of %s", request.channel_id, call_id)
     return desk.click2call_leg(call_id=call_id, channel_id=request.channel_id)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 from agi.protocol import AGIRequest
-from agi.routes.base import deny, masked, scrub, valid_digits
+from agi.routes.base import masked, scrub, valid_digits
 from masking.calls_contract import CallDecision, CallDesk, DenyReason
 
 log = logging.getLogger("agi.routes.inbound_call")
@@ -25,7 +25,9 @@ def handle(desk: CallDesk, request: AGIRequest) -> CallDecision:
             request.channel_id,
             masked(scrub(did, 24)),
         )
-        return deny(DenyReason.INVALID_INPUT)
+        return desk.record_denied(
+            route="inbound-call", channel_id=request.channel_id, reason=DenyReason.INVALID_INPUT
+        )
     if caller and not valid_digits(caller):
         log.info("call %s: inbound-call with a non-numeric caller ID", request.channel_id)
         caller = ""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from agi.protocol import AGIRequest
-from agi.routes.base import deny, masked, scrub, valid_digits, valid_endpoint
+from agi.routes.base import masked, scrub, valid_digits, valid_endpoint
 from masking.calls_contract import CallDecision, CallDesk, DenyReason
 
 log = logging.getLogger("agi.routes.operator_call")
@@ -24,6 +24,8 @@ def handle(desk: CallDesk, request: AGIRequest) -> CallDecision:
             scrub(endpoint, 64),
             masked(scrub(dialed, 24)),
         )
-        return deny(DenyReason.INVALID_INPUT)
+        return desk.record_denied(
+            route="operator-call", channel_id=request.channel_id, reason=DenyReason.INVALID_INPUT
+        )
     log.debug("call %s: operator-call from %s to %s", request.channel_id, endpoint, masked(dialed))
     return desk.operator_call(endpoint=endpoint, dialed=dialed, channel_id=request.channel_id)

@@ -50,6 +50,7 @@ class FakeDesk:
     behaviour: Callable[[str, dict[str, str]], CallDecision] | None = None
     delay: float = 0.0
     calls: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    denied: list[tuple[str, DenyReason]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _answer(self, what: str, **kwargs: str) -> CallDecision:
@@ -71,6 +72,11 @@ class FakeDesk:
 
     def click2call_leg(self, *, call_id: str, channel_id: str) -> CallDecision:
         return self._answer("click2call_leg", call_id=call_id, channel_id=channel_id)
+
+    def record_denied(self, *, route: str, channel_id: str, reason: DenyReason) -> CallDecision:
+        with self.lock:
+            self.denied.append((route, reason))
+        return CallDecision(call_id="f" * 32, action="deny", deny_reason=reason)
 
 
 def agi_env(

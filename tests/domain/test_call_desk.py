@@ -185,3 +185,23 @@ def test_no_log_line_has_a_full_customer_number(
     assert "customer" in text  # the calls were logged ...
     for number in (customer(0), customer(1), "+79169999999"):
         assert number[2:] not in text  # ... with masked numbers only
+
+
+def test_malformed_requests_refused_by_the_adapter_are_on_record(
+    service: Masking, desk: MaskingCallDesk
+) -> None:
+    for route, direction in (
+        ("operator-call", "outbound"),
+        ("inbound-call", "inbound"),
+        ("click2call", "click2call"),
+    ):
+        decision = desk.record_denied(
+            route=route, channel_id="chan-9", reason=DenyReason.INVALID_INPUT
+        )
+        assert (decision.action, decision.deny_reason) == ("deny", DenyReason.INVALID_INPUT)
+        record = next(r for r in records(service) if r.id == decision.call_id)
+        assert (record.direction, record.disposition, record.deny_reason) == (
+            direction,
+            "denied",
+            "invalid_input",
+        )
