@@ -231,7 +231,14 @@ def live(e2e: E2E, live_service: ServiceThread) -> Iterator[Live]:
             hours="daily 00:00-24:00",
             ring_endpoints=["desk3"],
         )
-        owner1 = admin.add_staff(session, login="owner1", role="owner", site=pvz1, endpoint="desk1")
+        owner1 = admin.add_staff(
+            session,
+            login="owner1",
+            role="owner",
+            site=pvz1,
+            password="owner1-pass",
+            endpoint="desk1",
+        )
         employee1 = admin.add_staff(
             session, login="employee1", role="employee", site=pvz1, endpoint="desk2"
         )
