@@ -154,3 +154,25 @@ def dialplan_reload() -> None:
         typer.echo(f"{context}: {'live' if ok else 'MISSING'}")
     if not all(live.values()):
         raise typer.Exit(1)
+
+
+@app.command("bench")
+def bench(
+    which: Annotated[str, typer.Argument(help="agi (FastAGI load) or reveal (pool)")] = "agi",
+) -> None:
+    """Run a benchmark from benchmarks/ and print its table (a source checkout is needed)."""
+    import subprocess
+    import sys
+
+    from masking.config import PROJECT_ROOT
+
+    scripts = {
+        "agi": ["benchmarks/agi_load.py", "--desk", "benchmarks.agi_load:seeded_desk"],
+        "reveal": ["benchmarks/reveal_rate.py"],
+    }
+    if which not in scripts:
+        fail(f"benchmark: choose one of {', '.join(scripts)}")
+    script = PROJECT_ROOT / scripts[which][0]
+    if not script.exists():
+        fail(f"{script}: not found (benchmarks live in the source checkout)")
+    raise typer.Exit(subprocess.call([sys.executable, *scripts[which]], cwd=PROJECT_ROOT))
