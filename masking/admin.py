@@ -33,10 +33,10 @@ from masking.models import (
 )
 from masking.phones import InvalidPhoneNumber, normalize, region_of
 
-_CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-_LOGIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$")
-_ENDPOINT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-_SHIPMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+CODE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+LOGIN_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$")
+ENDPOINT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+SHIPMENT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
 
 class AdminError(ValueError):
@@ -80,7 +80,7 @@ def create_site(
     ttl_hours: float | None = None,
     ring_endpoints: Iterable[str] = (),
 ) -> Site:
-    if not _CODE.match(code or ""):
+    if not CODE_RE.match(code or ""):
         raise AdminError("code: use 1-64 lower-case letters, digits, '-' or '_'")
     if session.scalar(select(Site.id).where(Site.code == code)):
         raise AdminError(f"code: site {code!r} already exists")
@@ -125,7 +125,7 @@ def _weekly(hours: str | dict[str, Any]) -> dict[str, Any]:
 
 
 def _endpoint(name: str) -> str:
-    if not _ENDPOINT.match(name or ""):
+    if not ENDPOINT_RE.match(name or ""):
         raise AdminError(f"endpoint: {name!r} is not a valid PJSIP endpoint name")
     return name
 
@@ -187,7 +187,7 @@ def add_staff(
     visible: bool = False,
     password: str | None = None,
 ) -> Staff:
-    if not _LOGIN.match(login or ""):
+    if not LOGIN_RE.match(login or ""):
         raise AdminError("login: use letters, digits, '.', '_', '-', '@' (1-100)")
     role = _role(role)
     if role in SITE_ROLES and site is None:
@@ -331,7 +331,7 @@ def import_shipments(
     seen: dict[str, tuple[str, str]] = {}
     for line, row in rows:
         number = (row.get("shipment") or "").strip()
-        if not _SHIPMENT.match(number):
+        if not SHIPMENT_RE.match(number):
             raise AdminError(f"line {line}: shipment must be 1-64 letters, digits, '-' or '_'")
         try:
             phone = normalize(row.get("phone") or "", site.phone_region, field=f"line {line}")

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from masking import policy
+from masking.admin import ENDPOINT_RE
 from masking.calls_contract import CallDecision, DenyReason
 from masking.config import Settings, get_settings
 from masking.models import (
@@ -33,7 +34,7 @@ from masking.service import Masking, schedule_of
 
 log = logging.getLogger("masking.calls")
 
-_ENDPOINT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_ENDPOINT = ENDPOINT_RE
 _CALL_ID = re.compile(r"^[0-9a-f]{32}$")
 CLICK2CALL_ANSWER_WINDOW = timedelta(minutes=3)
 

@@ -15,7 +15,6 @@ import logging
 import socket
 import subprocess
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -27,6 +26,7 @@ from masking import admin
 from masking.cli import app, fail, settings
 from masking.config import Settings
 from masking.models import CallRecord, Shipment, Site
+from masking.pbx.local import free_port, port_bindable
 from masking.phones import mask_number
 from masking.service import Masking
 
@@ -41,28 +41,6 @@ DESK_PASSWORD = "desk1-secret"  # noqa: S105 - the simulated desk phone's SIP pa
 
 class DemoFailed(Exception):
     pass
-
-
-@dataclass
-class Step:
-    name: str
-    ok: bool
-    detail: str = ""
-
-
-def _port_free(port: int, kind: int = socket.SOCK_STREAM) -> bool:
-    with socket.socket(socket.AF_INET, kind) as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
-
-
-def _free(kind: int) -> int:
-    with socket.socket(socket.AF_INET, kind) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _ensure_redis(s: Settings) -> str:
@@ -169,12 +147,12 @@ def run_demo(s: Settings, *, keep_running: bool, say: Any) -> dict[str, Any]:
     rootfs = ensure_rootfs(log=lambda m: say(f"      {m}"))
     step("asterisk root filesystem", str(rootfs))
 
-    agi_port = s.agi_port if _port_free(s.agi_port) else _free(socket.SOCK_STREAM)
-    http_port = s.http_port if _port_free(s.http_port) else _free(socket.SOCK_STREAM)
+    agi_port = s.agi_port if port_bindable(s.agi_port) else free_port(socket.SOCK_STREAM)
+    http_port = s.http_port if port_bindable(s.http_port) else free_port(socket.SOCK_STREAM)
     ports = Ports(ami_port=s.ami_port)
-    if not (_port_free(ports.sip_port, socket.SOCK_DGRAM) and _port_free(ports.ami_port)):
+    if not (port_bindable(ports.sip_port, socket.SOCK_DGRAM) and port_bindable(ports.ami_port)):
         ports = Ports.free()
-    carrier_port = _free(socket.SOCK_DGRAM)
+    carrier_port = free_port(socket.SOCK_DGRAM)
     s = s.model_copy(
         update={"agi_port": agi_port, "http_port": http_port, "ami_port": ports.ami_port}
     )

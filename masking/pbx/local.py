@@ -67,11 +67,11 @@ class Ports:
     @classmethod
     def free(cls, rtp_ports: int = 40) -> Ports:
         """Ports nobody on 127.0.0.1 uses right now (checked by binding them)."""
-        sip = _free_port(socket.SOCK_DGRAM)
-        ami = _free_port(socket.SOCK_STREAM)
+        sip = free_port(socket.SOCK_DGRAM)
+        ami = free_port(socket.SOCK_STREAM)
         for _ in range(200):
             start = random.randrange(20000, 30000 - rtp_ports, 2)
-            if all(_bindable(p, socket.SOCK_DGRAM) for p in range(start, start + rtp_ports)):
+            if all(port_bindable(p, socket.SOCK_DGRAM) for p in range(start, start + rtp_ports)):
                 return cls(sip, ami, start, start + rtp_ports - 1)
         raise AsteriskError("no free RTP port range found between 20000 and 30000")
 
@@ -99,7 +99,7 @@ def default_phones() -> tuple[Phone, ...]:
     )
 
 
-def _bindable(port: int, kind: int) -> bool:
+def port_bindable(port: int, kind: int = socket.SOCK_STREAM) -> bool:
     with socket.socket(socket.AF_INET, kind) as sock:
         try:
             sock.bind(("127.0.0.1", port))
@@ -108,21 +108,21 @@ def _bindable(port: int, kind: int) -> bool:
     return True
 
 
-def _free_port(kind: int) -> int:
+def free_port(kind: int) -> int:
     for _ in range(100):
         with socket.socket(socket.AF_INET, kind) as sock:
             sock.bind(("127.0.0.1", 0))
             port = int(sock.getsockname()[1])
         # the other protocol too: SIP and AMI ports are then free for both
         other = socket.SOCK_STREAM if kind == socket.SOCK_DGRAM else socket.SOCK_DGRAM
-        if port < 60000 and _bindable(port, other):
+        if port < 60000 and port_bindable(port, other):
             return port
     raise AsteriskError("no free port found")
 
 
 def free_udp_port() -> int:
     """A UDP port on 127.0.0.1 free right now (for a SIPp instance)."""
-    return _free_port(socket.SOCK_DGRAM)
+    return free_port(socket.SOCK_DGRAM)
 
 
 def _pid_alive(pid: int) -> bool:

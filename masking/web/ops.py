@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from masking import admin, records
 from masking import recordings as rec
+from masking.admin import CODE_RE, LOGIN_RE, SHIPMENT_RE
 from masking.calls import ClickToCallRefused, prepare_click2call
 from masking.calls_contract import Originator
 from masking.models import (
@@ -40,10 +41,7 @@ from masking.service import Masking, RevealRefused, schedule_of
 from masking.web.auth import Principal
 from masking.web.errors import ApiError, bad_input, forbidden, not_found, other_site, refusal
 
-SHIPMENT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-CODE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 REASON_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
-LOGIN_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$")
 CALL_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 REASON_KINDS = ("pickup_point", "call_centre")
 SITE_ROLES = (Role.OWNER, Role.STAFF_MANAGER, Role.EMPLOYEE)
