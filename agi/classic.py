@@ -1,6 +1,6 @@
 """Classic AGI entry point: one process per call over stdin/stdout (the low-volume option).
 
-Dialplan: ``AGI(masking-agi.py,operator-call,${CHANNEL(endpoint)},${EXTEN})``: the route is
+Dialplan: ``AGI(masking-agi,operator-call,${CHANNEL(endpoint)},${EXTEN})``: the route is
 the first argument, the route's own arguments follow. The same route handlers and the same
 variables as FastAGI; pyst2's ``AGI`` class reads the environment and talks to Asterisk.
 
@@ -134,4 +134,8 @@ def main(argv: list[str] | None = None, desk: CallDesk | None = None) -> int:
 
 
 if __name__ == "__main__":
+    sys.exit(main())
+
+
+def _console() -> None:
     sys.exit(main())
