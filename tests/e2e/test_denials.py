@@ -1,0 +1,234 @@
+"""A desk phone dials a temporary number and the real service refuses: the real dialplan
+answers with the right prompt and hangs up, nothing reaches the carrier, and the call
+record says why."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from masking import admin
+from masking.models import Binding, CallRecord
+from masking.pbx.sipp import Sipp, SippResult
+from tests.e2e.conftest import E2E, Live
+from tests.e2e.test_asterisk_smoke import log_tail
+
+pytestmark = pytest.mark.e2e
+
+MOSCOW = ZoneInfo("Europe/Moscow")
+
+
+# ---- helpers shared by the e2e modules of this directory ---------------------------------
+class LogMark:
+    """The Asterisk log from a point on: what one call did."""
+
+    def __init__(self, e2e: E2E) -> None:
+        self.e2e = e2e
+        try:
+            self.offset = e2e.asterisk.log_file.stat().st_size
+        except OSError:
+            self.offset = 0
+
+    def text(self) -> str:
+        try:
+            with open(self.e2e.asterisk.log_file, "rb") as handle:
+                handle.seek(self.offset)
+                return handle.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+    def playbacks(self) -> list[str]:
+        """Every Playback() run since the mark, direct or through a true ExecIf()."""
+        text = self.text()
+        direct = re.finditer(r'Playback\("[^"]*", "([^"]*)"\)', text)
+        guarded = re.finditer(r'ExecIf\("[^"]*", "1\?Playback\(([^)]*)\)"\)', text)
+        found = sorted([*direct, *guarded], key=lambda m: m.start())
+        return [m.group(1) for m in found]
+
+    def dials(self) -> list[str]:
+        """The argument string of every Dial() executed since the mark."""
+        return re.findall(r'Dial\("[^"]*", "([^"]*)"\)', self.text())
+
+    def wait_for(self, needle: str, timeout: float = 5.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if needle in self.text():
+                return True
+            time.sleep(0.1)
+        return needle in self.text()
+
+
+@dataclass
+class DeniedCall:
+    desk: SippResult
+    carrier: SippResult
+    log: LogMark
+
+
+def denied_desk_call(e2e: E2E, dialed: str, username: str, *, timeout: float = 30) -> DeniedCall:
+    """Run desk_uac_denied from ``username`` with a carrier SIPp listening."""
+    mark = LogMark(e2e)
+    carrier = Sipp(
+        "carrier_uas", e2e.workdir / "sipp", port=e2e.carrier_port, rtp_echo=True, timeout=20
+    ).start()
+    try:
+        time.sleep(0.3)
+        desk = Sipp(
+            "desk_uac_denied",
+            e2e.workdir / "sipp",
+            remote=e2e.sip,
+            service=dialed,
+            username=username,
+            password=e2e.passwords[username],
+            timeout=timeout,
+        ).run()
+        time.sleep(0.3)
+    finally:
+        carrier.stop()
+    return DeniedCall(desk, carrier.result(-1), mark)
+
+
+def assert_denied(call: DeniedCall, e2e: E2E, prompt: str) -> None:
+    assert not call.carrier.invites, "a customer was dialed:\n" + call.carrier.describe()
+    assert call.desk.ok, call.desk.describe() + "\n" + log_tail(e2e)
+    assert call.desk.requests("BYE"), "Asterisk did not hang up after the prompt"
+    assert any(m.status == 200 for m in call.desk.responses("INVITE")), call.desk.describe()
+    plays = call.log.playbacks()
+    assert prompt in plays, f"{prompt} not played; played {plays}\n{log_tail(e2e)}"
+    assert not call.log.dials(), f"Dial() ran: {call.log.dials()}"
+
+
+def denied_record(
+    live: Live, predicate: Callable[[CallRecord], bool] = lambda r: True
+) -> CallRecord:
+    return live.wait_record(lambda r: r.disposition == "denied" and predicate(r), timeout=10)
+
+
+def moscow_today() -> datetime:
+    return datetime.now(MOSCOW)
+
+
+# ---- the denials -------------------------------------------------------------------------
+def test_closed_hours_are_denied_with_the_opening_time(live: Live) -> None:
+    e2e = live.e2e
+    vn = live.reveal("S1")
+    today = moscow_today().date()
+    with live.service.db.session() as session:
+        site = admin.get_site(session, "pvz1")
+        admin.add_exception(session, site, today, [], note="e2e: closed today")
+        # tomorrow is a normal day (daily 00:00-24:00): it opens at midnight
+        admin.add_exception(session, site, today + timedelta(days=1), ["09:30-18:00"])
+
+    call = denied_desk_call(e2e, vn.lstrip("+"), "desk1")
+    assert_denied(call, e2e, "masking/closed")
+    plays = call.log.playbacks()
+    assert "masking/opens" in plays, plays
+    assert "masking/at" in plays, plays
+    # "opens <tomorrow's weekday> at 9 30"
+    weekday_sunday0 = (today + timedelta(days=1)).isoweekday() % 7
+    assert f"digits/day-{weekday_sunday0}" in plays, plays
+    text = call.log.text()
+    assert re.search(r'SayNumber\("[^"]*", "9"\)', text), text[-3000:]
+    assert re.search(r'ExecIf\("[^"]*", "1\?SayNumber\(30\)"\)', text), text[-3000:]
+
+    record = denied_record(live)
+    assert record.deny_reason == "closed", record.__dict__
+    assert record.direction == "outbound" and record.endpoint == "desk1"
+    assert record.staff_id == live.site1.owner_id and record.status == "ended"
+    assert record.recording_file is None
+
+
+def test_closed_by_weekly_hours(live: Live) -> None:
+    e2e = live.e2e
+    vn = live.reveal("S1")
+    now = moscow_today()
+    # a two-hour window that starts three hours from now (wrapping past midnight is fine
+    # for the schedule, but keep it simple: pick a window that excludes now)
+    start = (now + timedelta(hours=3)).replace(minute=0)
+    end = start + timedelta(hours=1)
+    window = f"daily {start:%H:%M}-{end:%H:%M}"
+    if end.hour == 0:
+        window = f"daily {start:%H:%M}-24:00"
+    with live.service.db.session() as session:
+        admin.set_hours(session, admin.get_site(session, "pvz1"), window)
+
+    call = denied_desk_call(e2e, vn.lstrip("+"), "desk1")
+    assert_denied(call, e2e, "masking/closed")
+    assert "masking/opens" in call.log.playbacks()
+    assert denied_record(live).deny_reason == "closed"
+
+
+def test_employee_without_visibility_is_not_allowed(live: Live) -> None:
+    e2e = live.e2e
+    vn = live.reveal("S1")  # revealed by the owner, desk1
+    call = denied_desk_call(e2e, vn.lstrip("+"), "desk2")
+    assert_denied(call, e2e, "masking/not-allowed")
+    record = denied_record(live)
+    assert record.deny_reason == "not_allowed", record.__dict__
+    assert record.endpoint == "desk2" and record.staff_id == live.site1.employee_id
+
+
+def test_staff_of_another_site_is_refused(live: Live) -> None:
+    e2e = live.e2e
+    vn = live.reveal("S1")
+    call = denied_desk_call(e2e, vn.lstrip("+"), "desk3")
+    assert_denied(call, e2e, "masking/not-allowed")
+    record = denied_record(live)
+    assert record.deny_reason == "other_site", record.__dict__
+    assert record.endpoint == "desk3" and record.site_id == live.site2.site_id
+    assert record.binding_id is None
+
+
+def test_suspended_site_is_refused(live: Live) -> None:
+    e2e = live.e2e
+    vn = live.reveal("S1")
+    with live.service.db.session() as session:
+        admin.suspend(admin.get_site(session, "pvz1"), reason="e2e audit", by="e2e")
+    call = denied_desk_call(e2e, vn.lstrip("+"), "desk1")
+    assert_denied(call, e2e, "masking/suspended")
+    assert denied_record(live).deny_reason == "suspended"
+
+
+def expire_binding(live: Live, number: str) -> str:
+    """Make the live binding of ``number`` expire: in the database and in Redis."""
+    with live.service.db.session() as session:
+        binding = session.scalar(select(Binding).where(Binding.virtual_number == number))
+        assert binding is not None
+        binding.expires_at = datetime.now(MOSCOW) - timedelta(minutes=1)
+        binding_id = binding.id
+    live.service.pool.release(binding_id)
+    return binding_id
+
+
+def test_expired_binding_is_refused(live: Live) -> None:
+    e2e = live.e2e
+    vn = live.reveal("S1")
+    expire_binding(live, vn)
+    call = denied_desk_call(e2e, vn.lstrip("+"), "desk1")
+    assert_denied(call, e2e, "masking/expired")
+    record = denied_record(live)
+    assert record.deny_reason == "expired", record.__dict__
+    assert record.virtual_number == vn
+
+
+def test_expired_after_redis_flush_and_restore(live: Live) -> None:
+    """Redis lost everything; the restore from the database must not bring back an
+    expired binding."""
+    e2e = live.e2e
+    vn = live.reveal("S1")
+    with live.service.db.session() as session:
+        binding = session.scalar(select(Binding).where(Binding.virtual_number == vn))
+        assert binding is not None
+        binding.expires_at = datetime.now(MOSCOW) - timedelta(seconds=5)
+    live.service.pool.flush()
+    live.service.restore_live_state()
+    call = denied_desk_call(e2e, vn.lstrip("+"), "desk1")
+    assert_denied(call, e2e, "masking/expired")
+    assert denied_record(live).deny_reason == "expired"
