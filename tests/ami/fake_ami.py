@@ -47,6 +47,7 @@ class FakeAmi:
         self.channels: list[dict[str, str]] = []
         self.channel_vars: dict[str, str] = {}  # channel name -> MASKING_CALL_ID
         self.contexts: set[str] = set()
+        self.reloads = 0
         self.originate_response: dict[str, str] | None = None
         self.send_fully_booted = True
         self.login_errors: list[str] = []  # refuse the next logins with these messages
@@ -196,6 +197,56 @@ class FakeAmi:
                 )
         elif name == "command":
             self._command(writer, aid, action.get("Command", ""))
+        elif name == "reload":
+            self.reloads += 1
+            writer.write(
+                encode({"Response": "Success", "ActionID": aid, "Message": "Module Reloaded"})
+            )
+        elif name == "showdialplan":
+            ctx = action.get("Context", "")
+            if ctx not in self.contexts:
+                writer.write(
+                    encode(
+                        {
+                            "Response": "Error",
+                            "ActionID": aid,
+                            "Message": "Did not find context " + ctx,
+                        }
+                    )
+                )
+            else:
+                writer.write(
+                    encode(
+                        {
+                            "Response": "Success",
+                            "ActionID": aid,
+                            "EventList": "start",
+                            "Message": "DialPlan list will follow",
+                        }
+                    )
+                )
+                writer.write(
+                    encode(
+                        {
+                            "Event": "ListDialplan",
+                            "ActionID": aid,
+                            "Context": ctx,
+                            "Extension": "s",
+                            "Priority": "1",
+                            "Application": "NoOp",
+                        }
+                    )
+                )
+                writer.write(
+                    encode(
+                        {
+                            "Event": "ShowDialPlanComplete",
+                            "ActionID": aid,
+                            "EventList": "Complete",
+                            "ListItems": "1",
+                        }
+                    )
+                )
         elif name == "originate":
             writer.write(
                 encode(

@@ -229,8 +229,8 @@ async def test_reload_dialplan_and_confirm(ami: FakeAmi) -> None:
         "masking-click2call": True,
         "masking-inbound": False,
     }
-    commands = [a["Command"] for _, a in ami.named("Command")]
-    assert commands[0] == "dialplan reload"
+    assert [a.get("Module") for _, a in ami.named("Reload")] == ["pbx_config"]
+    assert not ami.named("Command")  # least privilege: no CLI access needed
 
 
 async def test_not_connected_raises(ami: FakeAmi) -> None:

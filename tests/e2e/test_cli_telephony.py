@@ -35,7 +35,10 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 def invoke(*args: str) -> tuple[int, str]:
     result = runner.invoke(app, list(args))
-    return result.exit_code, result.output + (result.stderr if result.stderr_bytes else "")
+    output = result.output + (result.stderr if result.stderr_bytes else "")
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        output += f"\n{type(result.exception).__name__}: {result.exception}"
+    return result.exit_code, output
 
 
 def test_dialplan_check_passes_on_the_shipped_dialplan(env: Path) -> None:
