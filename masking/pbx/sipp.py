@@ -17,6 +17,7 @@ import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 SCENARIOS = Path(__file__).resolve().parent / "scenarios"
@@ -150,7 +151,7 @@ def parse_message_log(text: str) -> list[SipMessage]:
                 key, value = line.split(":", 1)
                 headers.append((key.strip(), value.strip()))
         try:
-            timestamp = float(stamp.split()[-1])
+            timestamp = datetime.fromisoformat(stamp.strip()).timestamp()  # SIPp: local date time
         except (IndexError, ValueError):
             timestamp = 0.0
         messages.append(
