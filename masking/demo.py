@@ -153,6 +153,7 @@ def run_demo(s: Settings, *, keep_running: bool, say: Any) -> dict[str, Any]:
     if not (port_bindable(ports.sip_port, socket.SOCK_DGRAM) and port_bindable(ports.ami_port)):
         ports = Ports.free()
     carrier_port = free_port(socket.SOCK_DGRAM)
+    desk1_port = free_port(socket.SOCK_DGRAM)  # the simulated desk phone, for click-to-call
     s = s.model_copy(
         update={"agi_port": agi_port, "http_port": http_port, "ami_port": ports.ami_port}
     )
@@ -165,7 +166,10 @@ def run_demo(s: Settings, *, keep_running: bool, say: Any) -> dict[str, Any]:
         ami_secret=s.ami_secret,
         rootfs=rootfs,
         log=lambda m: say(f"      {m}"),
-        phones=[Phone("desk1", DESK_PASSWORD), Phone("desk2", "desk2-secret")],
+        phones=[
+            Phone("desk1", DESK_PASSWORD, contact=f"127.0.0.1:{desk1_port}"),
+            Phone("desk2", "desk2-secret"),
+        ],
     )
     s = s.model_copy(update={"recordings_dir": asterisk.monitor_dir})
     asterisk.start()
@@ -257,20 +261,53 @@ def run_demo(s: Settings, *, keep_running: bool, say: Any) -> dict[str, Any]:
             "password": OWNER_PASSWORD,
         }
         if keep_running:
-            say(
-                f"\nConsole: http://127.0.0.1:{http_port}/  (login {OWNER} / {OWNER_PASSWORD});"
-                " Ctrl-C stops the demo."
-            )
-            try:
-                while True:
-                    time.sleep(3600)
-            except KeyboardInterrupt:
-                pass
+            _stay_up(workdir, carrier_port, desk1_port, http_port, say)
         return result
     finally:
         if stack is not None:
             stack.stop()
         asterisk.stop()
+
+
+def _stay_up(workdir: Path, carrier_port: int, desk1_port: int, http_port: int, say: Any) -> None:
+    """Keep simulated phones answering (desk1 and the customer) until Ctrl-C, so that
+    click-to-call from the console rings desk1, then the customer, for real."""
+    from masking.pbx.sipp import Sipp
+
+    day = 24 * 3600
+    phones = [
+        Sipp(
+            "site_phone_uas",
+            workdir,
+            port=desk1_port,
+            rtp_echo=True,
+            calls=1000,
+            timeout=day,
+            name="demo-desk1",
+        ).start(),
+        Sipp(
+            "carrier_uas",
+            workdir,
+            port=carrier_port,
+            rtp_echo=True,
+            calls=1000,
+            timeout=day,
+            name="demo-customer",
+        ).start(),
+    ]
+    say(
+        f"\nConsole: http://127.0.0.1:{http_port}/  (login {OWNER} / {OWNER_PASSWORD}). "
+        f"Search {SHIPMENT}, pick a reason, press Call: the simulated desk1 answers, then the "
+        "simulated customer. Ctrl-C stops the demo."
+    )
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for phone in phones:
+            phone.stop()
 
 
 def _wait_record(service: Masking, timeout: float = 20.0) -> CallRecord:

@@ -369,6 +369,12 @@ class LivePool:
             pipe.execute()
         return restored
 
+    def binding(self, binding_id: str) -> LiveBinding | None:
+        """A binding's stored state by id, live or not (None when Redis has none)."""
+        with self._guard():
+            fields = self.redis.hgetall(self._key("b", binding_id))
+        return _binding(_pairs(sum(fields.items(), ()))) if fields else None
+
     def live_ids(self) -> set[str]:
         with self._guard():
             ids = set()

@@ -35,6 +35,8 @@ from masking.phones import mask_number
 from masking.pool import LiveBinding, LivePool, PoolExhausted, PoolNotReady, PoolUnavailable
 
 log = logging.getLogger("masking.service")
+# a binding this old that the database does not know is stale, not still committing
+STALE_AFTER = timedelta(seconds=60)
 
 Clock = Callable[[], datetime]
 
@@ -124,6 +126,7 @@ class Masking:
                 for b in rows
             ]
         restored = self.pool.restore(numbers=numbers, bindings=bindings, now=now)
+        self.drop_stale_bindings()
         log.info(
             "restored live state: %d live bindings, %d numbers",
             restored,
@@ -231,8 +234,9 @@ class Masking:
             created_at=now,
         )
         candidate.id = new_id()
-        try:
-            live: LiveBinding = self._with_restore(
+
+        def allocate() -> LiveBinding:
+            return self._with_restore(
                 lambda: self.pool.allocate(
                     region=site.phone_region,
                     site_id=site.id,
@@ -247,6 +251,11 @@ class Masking:
                     customer_masked=mask_number(shipment.customer_phone),
                 )
             )
+
+        try:
+            live = allocate()
+            if not live.new and self._stale(session, live, now):
+                live = allocate()
         except PoolExhausted as exc:
             log.warning("pool exhausted: %s", exc)
             raise RevealRefused("pool_exhausted", str(exc)) from exc
@@ -285,6 +294,38 @@ class Masking:
             reason=live.reason,
             new=live.new,
         )
+
+    def _stale(self, session: Session, live: LiveBinding, now: datetime) -> bool:
+        """A live binding in Redis that the database does not know (Redis outlived a
+        database restore or reset) is dropped; a just-made one may still be committing."""
+        if now - live.created_at < STALE_AFTER or session.get(Binding, live.id) is not None:
+            return False
+        log.warning("binding %s is in Redis but not in the database; dropping it", live.id)
+        self.pool.release(live.id, clear_cooloff=True)
+        return True
+
+    def drop_stale_bindings(self) -> int:
+        """Release every Redis binding the database does not hold as live."""
+        now = self.clock()
+        dropped = 0
+        with self.db.session() as session:
+            live_in_db = set(
+                session.scalars(
+                    select(Binding.id).where(Binding.expires_at > now, Binding.revoked_at.is_(None))
+                )
+            )
+            for binding_id in self.pool.live_ids() - live_in_db:
+                found = self.pool.binding(binding_id)
+                if found is None or now - found.created_at >= STALE_AFTER:
+                    self.pool.release(
+                        binding_id,
+                        clear_cooloff=found is not None
+                        and session.get(Binding, binding_id) is None,
+                    )
+                    dropped += 1
+        if dropped:
+            log.warning("dropped %d bindings Redis had but the database does not", dropped)
+        return dropped
 
     def live_bindings(self, site_id: int | None = None) -> list[Binding]:
         now = self.clock()

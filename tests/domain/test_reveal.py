@@ -180,3 +180,27 @@ def test_restore_after_redis_flush_gives_exactly_the_live_bindings(
     # cool-off survived too: the expired binding's number is not reused for its customer
     fresh = service.reveal(staff_id=world.owner_id, shipment_number="PVZ1-00000", reason=REASON)
     assert fresh.virtual_number != old.virtual_number
+
+
+def test_redis_binding_unknown_to_the_database_is_dropped(
+    service: Masking, clock: FakeClock
+) -> None:
+    """Redis outlived a database reset: its binding must not be handed out again."""
+    from sqlalchemy import delete
+
+    from masking.models import Binding
+
+    world = seed_site(service, pool=2, shipments=1)
+    first = service.reveal(staff_id=world.owner_id, shipment_number="PVZ1-00000", reason=REASON)
+    with service.db.session() as session:
+        session.execute(delete(Binding))
+    clock.advance(minutes=2)
+    again = service.reveal(staff_id=world.owner_id, shipment_number="PVZ1-00000", reason=REASON)
+    assert again.new and again.binding_id != first.binding_id
+    assert [b.id for b in service.live_bindings()] == [again.binding_id]
+    # and a restore drops whatever else Redis holds that the database does not
+    with service.db.session() as session:
+        session.execute(delete(Binding))
+    clock.advance(minutes=2)
+    service.restore_live_state()
+    assert service.pool.live_ids() == set()
