@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import socket
 import subprocess
 import time
@@ -277,7 +278,7 @@ def _stay_up(workdir: Path, carrier_port: int, desk1_port: int, http_port: int, 
     day = 24 * 3600
     phones = [
         Sipp(
-            "site_phone_uas",
+            "site_phone_hangup_uas",
             workdir,
             port=desk1_port,
             rtp_echo=True,
@@ -298,7 +299,7 @@ def _stay_up(workdir: Path, carrier_port: int, desk1_port: int, http_port: int, 
     say(
         f"\nConsole: http://127.0.0.1:{http_port}/  (login {OWNER} / {OWNER_PASSWORD}). "
         f"Search {SHIPMENT}, pick a reason, press Call: the simulated desk1 answers, then the "
-        "simulated customer. Ctrl-C stops the demo."
+        "simulated customer; desk1 hangs up after a few seconds. Ctrl-C stops the demo."
     )
     try:
         while True:
@@ -333,6 +334,10 @@ def _wait_record(service: Masking, timeout: float = 20.0) -> CallRecord:
         time.sleep(0.3)
 
 
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 @app.command("demo")
 def demo(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object")] = False,
@@ -347,6 +352,7 @@ def demo(
         typer.echo(message, err=as_json)
 
     s = settings()
+    signal.signal(signal.SIGTERM, _interrupt)  # clean up phones and Asterisk on `kill` too
     logging.getLogger().setLevel(logging.WARNING)  # the steps below say what happens
     say("masking demo: a masked call through a real Asterisk 22")
     try:
