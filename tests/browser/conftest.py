@@ -103,7 +103,9 @@ def console(browser_service: Masking, seeded: Seeded) -> Iterator[Server]:
         yield server
 
 
-@pytest.fixture(scope="session")
+# Module scope: while Playwright's sync API runs it marks an asyncio loop as running in
+# this thread, and later tests that call asyncio.run() (the CLI's AMI verbs) would fail.
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
     try:
         from playwright.sync_api import sync_playwright
