@@ -29,10 +29,8 @@ CONTEXTS = ["masking-operator", "masking-click2call", "masking-inbound", "maskin
 
 @pytest.fixture(scope="module")
 def pbx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    try:
-        from masking.pbx.local import LocalAsterisk
-    except ImportError as exc:  # pragma: no cover - harness not there
-        pytest.skip(f"masking.pbx.local is not available: {exc}")
+    from masking.pbx.local import LocalAsterisk
+
     instance = LocalAsterisk(tmp_path_factory.mktemp("asterisk"), log=lambda _m: None)
     try:
         instance.start()
