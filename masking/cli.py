@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from masking import admin
 from masking.config import ConfigError, Settings, get_settings
 from masking.db import Database
+from masking.hours import weekly_text
 from masking.models import Binding, Reason, Site, Staff
 from masking.phones import InvalidPhoneNumber, mask_number
 from masking.pool import PoolError
@@ -162,17 +163,13 @@ def site_list(as_json: JsonOpt = False) -> None:
                 "name": s.name,
                 "timezone": s.timezone,
                 "region": s.phone_region,
-                "hours": _hours_text(s.weekly_hours),
+                "hours": weekly_text(s.weekly_hours),
                 "suspended": s.suspended_reason if s.suspended else None,
                 "ring": ",".join(s.ring_endpoints),
             }
             for s in session.scalars(select(Site).order_by(Site.code))
         ]
     emit(rows, as_json, "Sites")
-
-
-def _hours_text(weekly: dict[str, Any]) -> str:
-    return "; ".join(f"{d} " + ",".join("-".join(i) for i in v) for d, v in weekly.items() if v)
 
 
 @site_app.command("set-hours")

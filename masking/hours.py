@@ -76,6 +76,15 @@ def parse_weekly_text(text: str) -> dict[str, list[list[str]]]:
     return result
 
 
+def weekly_text(weekly: dict[str, Any]) -> str:
+    """The stored JSON form back as text that :func:`parse_weekly_text` reads."""
+    return "; ".join(
+        f"{day} " + ",".join("-".join(i) for i in intervals)
+        for day, intervals in weekly.items()
+        if intervals
+    )
+
+
 def _parse_days(text: str) -> list[str]:
     days: list[str] = []
     for chunk in text.lower().split(","):

@@ -10,19 +10,21 @@ import json
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from masking.hours import weekly_text
 from masking.models import Direction, Disposition, Role
 from masking.web import auth as auth_mod
 from masking.web import i18n, ops
 from masking.web.auth import Principal, check_csrf, csrf_token, optional_principal, service_of
 from masking.web.errors import ApiError
 
+T = TypeVar("T")
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
@@ -97,6 +99,20 @@ def flash_redirect(
     elif ok:
         request.session["flash"] = {"kind": "ok", "text": i18n.text(ok, lang)}
     return RedirectResponse(url, status_code=303)
+
+
+def fetch(load: Callable[[], T], default: T) -> tuple[T, ApiError | None]:
+    """What a page shows: the data, or the default and the refusal to show instead."""
+    try:
+        return load(), None
+    except ApiError as exc:
+        return default, exc
+
+
+def require_admin(p: Principal) -> Principal:
+    if not p.is_admin:
+        raise ApiError(403, "forbidden", "")
+    return p
 
 
 def act(request: Request, csrf: str, url: str, action: Callable[[], Any]) -> Response:
@@ -262,11 +278,7 @@ def calls_page(
 @router.get("/team")
 def team_page(request: Request, site: str = "") -> Response:
     p = who(request)
-    data, error = None, None
-    try:
-        data = ops.team(service_of(request), p, site or None)
-    except ApiError as exc:
-        error = exc
+    data, error = fetch(lambda: ops.team(service_of(request), p, site or None), None)
     return render(request, "team.html", p, data=data, error=error)
 
 
@@ -292,31 +304,15 @@ def team_visibility(
 @router.get("/admin/sites")
 def sites_page(request: Request) -> Response:
     p = who(request)
-    sites, error = [], None
-    try:
-        sites = ops.list_sites(service_of(request), p)
-    except ApiError as exc:
-        error = exc
+    sites, error = fetch(lambda: ops.list_sites(service_of(request), p), list[dict[str, Any]]())
     return render(request, "sites.html", p, sites=sites, error=error)
 
 
 @router.get("/admin/sites/{code}")
 def site_page(request: Request, code: str) -> Response:
     p = who(request)
-    site, error = None, None
-    try:
-        if not p.is_admin:
-            raise ApiError(403, "forbidden", "")
-        site = ops.get_site(service_of(request), p, code)
-    except ApiError as exc:
-        error = exc
-    hours_text = ""
-    if site:
-        hours_text = "; ".join(
-            f"{day} " + ",".join("-".join(i) for i in intervals)
-            for day, intervals in site["weekly_hours"].items()
-            if intervals
-        )
+    site, error = fetch(lambda: ops.get_site(service_of(request), require_admin(p), code), None)
+    hours_text = weekly_text(site["weekly_hours"]) if site else ""
     return render(request, "site.html", p, site=site, hours_text=hours_text, error=error)
 
 
@@ -391,11 +387,7 @@ def site_resume(request: Request, code: str, csrf: str = Form("")) -> Response:
 @router.get("/admin/pool")
 def pool_page(request: Request) -> Response:
     p = who(request)
-    data, error = None, None
-    try:
-        data = ops.pool_view(service_of(request), p)
-    except ApiError as exc:
-        error = exc
+    data, error = fetch(lambda: ops.pool_view(service_of(request), p), None)
     return render(request, "pool.html", p, data=data, error=error)
 
 
@@ -419,13 +411,10 @@ def pool_add(
 @router.get("/admin/reasons")
 def reasons_page(request: Request) -> Response:
     p = who(request)
-    reasons, error = [], None
-    try:
-        if not p.is_admin:
-            raise ApiError(403, "forbidden", "")
-        reasons = ops.list_reasons(service_of(request), p, True)
-    except ApiError as exc:
-        error = exc
+    reasons, error = fetch(
+        lambda: ops.list_reasons(service_of(request), require_admin(p), True),
+        list[dict[str, Any]](),
+    )
     return render(request, "reasons.html", p, reasons=reasons, error=error)
 
 
