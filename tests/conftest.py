@@ -47,11 +47,15 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-def _need(what: str, exc: Exception) -> None:
-    message = f"{what} is not reachable ({exc}); start it (see README) or set the test URL"
+def unavailable(message: str) -> None:
+    """A real part is missing: skip on a developer's machine, FAIL in CI (never skipped)."""
     if IN_CI:
         pytest.fail(message)
     pytest.skip(message)
+
+
+def _need(what: str, exc: Exception) -> None:
+    unavailable(f"{what} is not reachable ({exc}); start it (see README) or set the test URL")
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,7 @@ from masking.db import Database
 from masking.pool import LivePool
 from masking.service import Masking
 from tests.api.conftest import RecordingOriginator, Seeded, seed_world
-from tests.conftest import IN_CI, FakeClock, make_settings
+from tests.conftest import FakeClock, make_settings, unavailable
 
 CHROMIUM = os.environ.get("MASKING_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -34,12 +34,6 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
 TABLET = {"width": 800, "height": 1100}
-
-
-def _unavailable(message: str) -> None:
-    if IN_CI:
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 def free_port() -> int:
@@ -110,14 +104,14 @@ def chromium() -> Iterator[Any]:
     try:
         from playwright.sync_api import sync_playwright
     except ImportError as exc:
-        _unavailable(f"playwright is not installed: {exc}")
+        unavailable(f"playwright is not installed: {exc}")
     if not Path(CHROMIUM).exists():
-        _unavailable(f"{CHROMIUM} not found: apt-get install chromium")
+        unavailable(f"{CHROMIUM} not found: apt-get install chromium")
     with sync_playwright() as playwright:
         try:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         except Exception as exc:
-            _unavailable(f"Chromium does not start: {exc}")
+            unavailable(f"Chromium does not start: {exc}")
         yield browser
         browser.close()
 

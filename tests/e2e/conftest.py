@@ -14,7 +14,6 @@ phones" with a static contact on :attr:`E2E.site_ports` (a SIPp UAS answers ther
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import time
@@ -34,9 +33,8 @@ from masking.pbx import LocalAsterisk, Phone, Ports, RootfsError, ensure_rootfs
 from masking.pbx.local import AsteriskError
 from masking.pbx.sipp import free_udp_port
 from masking.service import Masking
+from tests.conftest import unavailable
 from tests.factories import World
-
-IN_CI = bool(os.environ.get("CI"))
 
 # A TEST-ONLY context (not in dialplan/): record and dial the carrier, no AGI involved.
 SMOKE_DIALPLAN = """\
@@ -71,12 +69,6 @@ class E2E:
         return self.asterisk.sip_address
 
 
-def _unavailable(message: str) -> None:
-    if IN_CI:
-        pytest.fail(f"e2e: {message} (CI is set: e2e tests must not be skipped)")
-    pytest.skip(f"e2e: {message}")
-
-
 def _free_tcp_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -87,11 +79,11 @@ def _free_tcp_port() -> int:
 def rootfs() -> Path:
     for tool, package in (("sipp", "sip-tester"), ("bwrap", "bubblewrap")):
         if shutil.which(tool) is None:
-            _unavailable(f"{tool} is missing (apt-get install {package})")
+            unavailable(f"{tool} is missing (apt-get install {package})")
     try:
         return ensure_rootfs()
     except (RootfsError, OSError) as exc:
-        _unavailable(f"no Asterisk root filesystem: {exc}")
+        unavailable(f"no Asterisk root filesystem: {exc}")
         raise
 
 

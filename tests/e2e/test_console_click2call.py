@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import time
 import wave
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from masking.pbx.sipp import Sipp, SippResult
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, TABLET, Shots, sign_in
-from tests.conftest import IN_CI
+from tests.browser.conftest import TABLET, Shots, chromium, sign_in  # noqa: F401 - fixture
 from tests.e2e.conftest import CUSTOMER_1, Live
 from tests.e2e.test_asterisk_smoke import log_tail, rms, wait_for_file
 
@@ -40,35 +37,12 @@ WATCH_STATUS = """() => {
 }"""
 
 
-def _unavailable(message: str) -> None:
-    if IN_CI:
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:
-        _unavailable(f"playwright is not installed: {exc}")
-    if not Path(CHROMIUM).exists():
-        _unavailable(f"{CHROMIUM} not found: apt-get install chromium")
-    with sync_playwright() as playwright:
-        try:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        except Exception as exc:
-            _unavailable(f"Chromium does not start: {exc}")
-        yield browser
-        browser.close()
-
-
 def _statuses(page: Any) -> list[dict[str, str]]:
     result: list[dict[str, str]] = page.evaluate("() => window.__statuses")
     return result
 
 
-def test_click2call_real(live: Live, chromium: Any) -> None:
+def test_click2call_real(live: Live, chromium: Any) -> None:  # noqa: F811 - fixture above
     e2e = live.e2e
     shots = Shots("click2call_real")
     digits = CUSTOMER_1.lstrip("+")
