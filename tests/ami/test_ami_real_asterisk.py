@@ -15,11 +15,12 @@ from pathlib import Path
 import pytest
 
 from agi.ami import AmiClient, AmiLoginError
-from masking.calls import MaskingCallDesk, prepare_click2call
-from masking.models import CallRecord
+from masking.calls import prepare_click2call
 from masking.service import Masking
+from tests.ami.test_ami_events import eventually as _eventually
+from tests.ami.test_ami_events import get, operator_call
 from tests.conftest import FakeClock
-from tests.factories import World, seed_site
+from tests.factories import seed_site
 
 pytestmark = pytest.mark.e2e
 
@@ -55,31 +56,9 @@ def client_for(pbx: object, service: Masking | None = None, **options: object) -
     )
 
 
-def get(service: Masking, call_id: str) -> CallRecord:
-    with service.db.session() as session:
-        record = session.get(CallRecord, call_id)
-        assert record is not None
-        return record
-
-
-async def eventually(check: Callable[[], bool], timeout: float = 15.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not check():
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
-
-
-def operator_call(service: Masking, world: World, shipment: str, channel: str) -> str:
-    vn = service.reveal(
-        staff_id=world.owner_id, shipment_number=shipment, reason=REASON
-    ).virtual_number
-    decision = MaskingCallDesk(service).operator_call(
-        endpoint="pvz1-desk1", dialed=vn, channel_id=channel
-    )
-    assert decision.action == "dial"
-    return decision.call_id
+async def eventually(check: Callable[[], bool]) -> None:
+    """A real Asterisk takes longer than the fake peer."""
+    await _eventually(check, timeout=15.0)
 
 
 async def test_login_ping_command_and_dialplan(pbx: object) -> None:
