@@ -31,7 +31,7 @@ from masking.config import load_settings
 from masking.models import Base, CallRecord
 from masking.pbx import LocalAsterisk, Phone, Ports, RootfsError, ensure_rootfs
 from masking.pbx.local import AsteriskError
-from masking.pbx.sipp import free_udp_port
+from masking.pbx.sipp import Sipp, SippResult, free_udp_port
 from masking.service import Masking
 from tests.conftest import unavailable
 from tests.factories import World
@@ -67,6 +67,47 @@ class E2E:
     @property
     def sip(self) -> str:
         return self.asterisk.sip_address
+
+    def desk_call(
+        self,
+        scenario: str,
+        dialed: str,
+        username: str,
+        *,
+        password: str | None = None,
+        timeout: float = 30,
+        answered: bool = False,
+    ) -> tuple[SippResult, SippResult]:
+        """A desk phone (SIPp ``scenario``) dials ``dialed`` while a carrier SIPp listens.
+
+        ``answered``: wait for the carrier's call to finish (it got one); otherwise give
+        the carrier a moment after the desk phone is done and stop it.
+        Returns (desk result, carrier result).
+        """
+        carrier = Sipp(
+            "carrier_uas",
+            self.workdir / "sipp",
+            port=self.carrier_port,
+            rtp_echo=True,
+            timeout=timeout,
+        ).start()
+        try:
+            time.sleep(0.3)
+            desk = Sipp(
+                scenario,
+                self.workdir / "sipp",
+                remote=self.sip,
+                service=dialed,
+                username=username,
+                password=password or self.passwords[username],
+                timeout=timeout,
+            ).run()
+            if answered:
+                return desk, carrier.wait(15)
+            time.sleep(0.3)
+        finally:
+            carrier.stop()
+        return desk, carrier.result(-1)
 
 
 def _free_tcp_port() -> int:

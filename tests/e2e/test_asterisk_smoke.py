@@ -134,24 +134,7 @@ def test_recorded_call_through_the_carrier(e2e: E2E) -> None:
 
 def test_operator_call_fails_closed_when_the_service_is_down(e2e: E2E) -> None:
     """Nothing listens on the FastAGI port: the real dialplan must deny, never dial."""
-    carrier = Sipp(
-        "carrier_uas", e2e.workdir / "sipp", port=e2e.carrier_port, rtp_echo=True, timeout=20
-    ).start()
-    try:
-        time.sleep(0.3)
-        desk = Sipp(
-            "desk_uac_denied",
-            e2e.workdir / "sipp",
-            remote=e2e.sip,
-            service=CUSTOMER,
-            username="desk3",
-            password=e2e.passwords["desk3"],
-            timeout=30,
-        ).run()
-        time.sleep(0.5)
-    finally:
-        carrier.stop()
-    carrier_result = carrier.result(-1)
+    desk, carrier_result = e2e.desk_call("desk_uac_denied", CUSTOMER, "desk3")
     assert not carrier_result.invites, "a customer was dialed:\n" + carrier_result.describe()
     assert desk.ok, desk.describe() + "\n" + log_tail(e2e)
 
@@ -198,24 +181,13 @@ def test_inbound_call_fails_closed_when_the_service_is_down(e2e: E2E) -> None:
 def _rejected_call(e2e: E2E, service: str, username: str, password: str) -> tuple[int, bool]:
     """Run desk_uac_rejected; return the final status and whether the carrier got an
     INVITE."""
-    carrier = Sipp("carrier_uas", e2e.workdir / "sipp", port=e2e.carrier_port, timeout=10).start()
-    try:
-        desk = Sipp(
-            "desk_uac_rejected",
-            e2e.workdir / "sipp",
-            remote=e2e.sip,
-            service=service,
-            username=username,
-            password=password,
-            timeout=10,
-        ).run()
-        time.sleep(0.3)
-    finally:
-        carrier.stop()
+    desk, carrier = e2e.desk_call(
+        "desk_uac_rejected", service, username, password=password, timeout=10
+    )
     assert desk.ok, desk.describe() + "\n" + log_tail(e2e)
     finals = [m.status for m in desk.responses("INVITE") if m.status and m.status >= 300]
     assert not any(m.status == 200 for m in desk.responses("INVITE")), desk.describe()
-    return finals[-1], bool(carrier.result(-1).invites)
+    return finals[-1], bool(carrier.invites)
 
 
 def test_unauthenticated_desk_phone_is_refused(e2e: E2E) -> None:

@@ -107,22 +107,8 @@ def any_desk_call(
 ) -> tuple[SippResult, SippResult, LogMark]:
     e2e = live.e2e
     mark = LogMark(e2e)
-    carrier = Sipp("carrier_uas", e2e.workdir / "sipp", port=e2e.carrier_port, timeout=20).start()
-    try:
-        time.sleep(0.3)
-        desk = Sipp(
-            "desk_uac_any",
-            e2e.workdir / "sipp",
-            remote=e2e.sip,
-            service=dialed,
-            username=username,
-            password=e2e.passwords[username],
-            timeout=25,
-        ).run()
-        time.sleep(0.3)
-    finally:
-        carrier.stop()
-    return desk, carrier.result(-1), mark
+    desk, carrier = e2e.desk_call("desk_uac_any", dialed, username, timeout=25)
+    return desk, carrier, mark
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from masking import admin
 from masking.models import Binding, CallRecord
-from masking.pbx.sipp import Sipp, SippResult
+from masking.pbx.sipp import SippResult
 from tests.e2e.conftest import E2E, Live
 from tests.e2e.test_asterisk_smoke import log_tail
 
@@ -75,24 +75,8 @@ class DeniedCall:
 def denied_desk_call(e2e: E2E, dialed: str, username: str, *, timeout: float = 30) -> DeniedCall:
     """Run desk_uac_denied from ``username`` with a carrier SIPp listening."""
     mark = LogMark(e2e)
-    carrier = Sipp(
-        "carrier_uas", e2e.workdir / "sipp", port=e2e.carrier_port, rtp_echo=True, timeout=20
-    ).start()
-    try:
-        time.sleep(0.3)
-        desk = Sipp(
-            "desk_uac_denied",
-            e2e.workdir / "sipp",
-            remote=e2e.sip,
-            service=dialed,
-            username=username,
-            password=e2e.passwords[username],
-            timeout=timeout,
-        ).run()
-        time.sleep(0.3)
-    finally:
-        carrier.stop()
-    return DeniedCall(desk, carrier.result(-1), mark)
+    desk, carrier = e2e.desk_call("desk_uac_denied", dialed, username, timeout=timeout)
+    return DeniedCall(desk, carrier, mark)
 
 
 def assert_denied(call: DeniedCall, e2e: E2E, prompt: str) -> None:

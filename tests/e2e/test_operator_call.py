@@ -3,12 +3,10 @@ Asterisk dials the customer masked through the carrier and records the call."""
 
 from __future__ import annotations
 
-import time
 import wave
 
 import pytest
 
-from masking.pbx.sipp import Sipp
 from tests.e2e.conftest import CUSTOMER_1, Live
 from tests.e2e.test_asterisk_smoke import log_tail, rms, wait_for_file
 
@@ -18,23 +16,7 @@ pytestmark = pytest.mark.e2e
 def test_operator_call_is_masked_bridged_and_recorded(live: Live) -> None:
     e2e = live.e2e
     vn = live.reveal("S1")
-    carrier = Sipp(
-        "carrier_uas", e2e.workdir / "sipp", port=e2e.carrier_port, rtp_echo=True, timeout=30
-    ).start()
-    try:
-        time.sleep(0.3)
-        desk = Sipp(
-            "desk_uac",
-            e2e.workdir / "sipp",
-            remote=e2e.sip,
-            service=vn.lstrip("+"),
-            username="desk1",
-            password=e2e.passwords["desk1"],
-            timeout=30,
-        ).run()
-        carrier_result = carrier.wait(15)
-    finally:
-        carrier.stop()
+    desk, carrier_result = e2e.desk_call("desk_uac", vn.lstrip("+"), "desk1", answered=True)
     assert desk.ok, desk.describe() + "\n" + log_tail(e2e)
     [invite] = carrier_result.invites
     digits = CUSTOMER_1.lstrip("+")
