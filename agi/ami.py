@@ -42,10 +42,11 @@ from panoramisk.ami_protocol import AMIProtocol
 from panoramisk.message import Message
 
 from agi import variables
-from masking import records
+from masking.calls import call_log
 from masking.config import Settings
-from masking.models import CallRecord, Disposition
-from masking.service import Masking
+from masking.service import MaskingService
+from masking.states import Disposition
+from masking.storage.models import CallRecord
 
 log = logging.getLogger("masking.ami")
 
@@ -183,7 +184,7 @@ class CallTracker:
 
     def __init__(
         self,
-        service: Masking,
+        service: MaskingService,
         *,
         recording_delays: Iterable[float] = (1.0, 5.0),
         monotonic: Callable[[], float] = time.monotonic,
@@ -230,7 +231,7 @@ class CallTracker:
         key = linkedid or uniqueid
         if not key or self._unknown.get(key, 0.0) > now:
             return None
-        found = await asyncio.to_thread(records.find_call, self.service, uniqueid, linkedid)
+        found = await asyncio.to_thread(call_log.find_call, self.service, uniqueid, linkedid)
         if found is None:
             self._unknown[key] = now + 60.0
             if len(self._unknown) > 20000:
@@ -251,7 +252,7 @@ class CallTracker:
         if kind == "MaskingRecordingFailed":
             failed = _header(event, "CallID").strip()
             if CALL_ID_RE.match(failed):
-                await asyncio.to_thread(records.mark_recording_failed, self.service, failed)
+                await asyncio.to_thread(call_log.mark_recording_failed, self.service, failed)
             return
         if kind != "MaskingCall":
             return
@@ -262,7 +263,7 @@ class CallTracker:
         uniqueid, linkedid = _header(event, "Uniqueid"), _header(event, "Linkedid")
         self.learn(call_id, uniqueid, linkedid, calling=uniqueid)
         await asyncio.to_thread(
-            records.set_channel, self.service, call_id, channel_id=uniqueid, linked_id=linkedid
+            call_log.set_channel, self.service, call_id, channel_id=uniqueid, linked_id=linkedid
         )
 
     async def _on_dialbegin(self, event: Mapping[str, Any]) -> None:
@@ -285,7 +286,7 @@ class CallTracker:
             call.answered = True
             call.dial_status = status
             await asyncio.to_thread(
-                records.mark_answered, self.service, call.call_id, self.service.clock()
+                call_log.mark_answered, self.service, call.call_id, self.service.clock()
             )
         elif not call.answered and status:
             call.dial_status = status
@@ -302,7 +303,7 @@ class CallTracker:
             call.bridge_since = self.monotonic()
             call.answered = True
             await asyncio.to_thread(
-                records.mark_bridged, self.service, call.call_id, self.service.clock()
+                call_log.mark_bridged, self.service, call.call_id, self.service.clock()
             )
 
     async def _on_bridgeleave(self, event: Mapping[str, Any]) -> None:
@@ -334,7 +335,7 @@ class CallTracker:
         # bridged time seen here; None lets mark_ended derive it from answered_at
         bridged = round(call.bridged) if call.bridged else None
         await asyncio.to_thread(
-            records.mark_ended,
+            call_log.mark_ended,
             self.service,
             call.call_id,
             self.service.clock(),
@@ -362,7 +363,7 @@ class CallTracker:
         disposition = _ORIGINATE_REASONS.get(reason, Disposition.FAILED)
         log.info("click-to-call %s: staff phone %s (reason %s)", call_id, disposition, reason)
         await asyncio.to_thread(
-            records.mark_ended, self.service, call_id, self.service.clock(), disposition
+            call_log.mark_ended, self.service, call_id, self.service.clock(), disposition
         )
         self.forget(call_id)
 
@@ -377,7 +378,7 @@ class CallTracker:
         for delay in self.recording_delays:
             await asyncio.sleep(delay)
             try:
-                if await asyncio.to_thread(records.attach_recording, self.service, call_id):
+                if await asyncio.to_thread(call_log.attach_recording, self.service, call_id):
                     return
             except Exception:
                 log.exception("call %s: could not attach the recording", call_id)
@@ -407,7 +408,7 @@ class AmiClient:
         port: int = 5038,
         username: str,
         secret: str,
-        service: Masking | None = None,
+        service: MaskingService | None = None,
         ping_interval: float = 10.0,
         ping_timeout: float = 5.0,
         connect_timeout: float = 5.0,
@@ -455,7 +456,7 @@ class AmiClient:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, service: Masking | None = None, **options: Any
+        cls, settings: Settings, service: MaskingService | None = None, **options: Any
     ) -> AmiClient:
         return cls(
             host=settings.ami_host,
@@ -798,7 +799,7 @@ class AmiClient:
             )
             alive_ids.update(v for v in values if isinstance(v, str) and CALL_ID_RE.match(v))
             closed = await asyncio.to_thread(
-                records.reconcile,
+                call_log.reconcile,
                 self.service,
                 alive_ids,
                 now,
@@ -878,7 +879,7 @@ class AmiOriginator:
             tracker.originates.pop(action_id, None)
         if service is not None:
             await asyncio.to_thread(
-                records.mark_ended, service, call_id, service.clock(), Disposition.FAILED
+                call_log.mark_ended, service, call_id, service.clock(), Disposition.FAILED
             )
 
     async def _callerid_number(self, call_id: str) -> str:

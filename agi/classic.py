@@ -20,11 +20,13 @@ from typing import IO, Any
 from agi.protocol import AGIRequest, quote
 from agi.routes import ROUTES
 from agi.routes.base import safe_variables, scrub, unavailable
-from masking.calls_contract import CallDecision, CallDesk
+from masking.calls.contract import CallDecision, CallDesk
+from masking.config import ConfigError, Settings, load_settings
 
 log = logging.getLogger("agi.classic")
 
-DEFAULT_TIMEOUT = 3.0
+# Settings.agi_request_timeout (MASKING_AGI_REQUEST_TIMEOUT) decides; this is its default.
+DEFAULT_TIMEOUT = Settings.model_fields["agi_request_timeout"].default
 
 
 def _decide_with_deadline(
@@ -104,7 +106,7 @@ def run(
 
 
 def _production_desk() -> CallDesk:
-    from masking.calls import build_call_desk
+    from masking.calls.desk import build_call_desk
 
     return build_call_desk()
 
@@ -125,7 +127,11 @@ def main(argv: list[str] | None = None, desk: CallDesk | None = None) -> int:
         factory = load_factory(spec)
     else:
         factory = _production_desk
-    timeout = float(os.environ.get("MASKING_AGI_TIMEOUT", DEFAULT_TIMEOUT))
+    try:
+        timeout = load_settings().agi_request_timeout
+    except ConfigError as exc:  # fail closed: still answer Asterisk, within the default
+        log.error("classic AGI: %s", exc)
+        timeout = DEFAULT_TIMEOUT
     try:
         return run(factory, timeout=timeout)
     except Exception:

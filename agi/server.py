@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from agi.protocol import AGIConnection, AGIError, AGIRequest, ChannelGone, ProtocolError
 from agi.routes import ROUTES
 from agi.routes.base import Handler, safe_variables, scrub, unavailable
-from masking.calls_contract import CallDecision, CallDesk
+from masking.calls.contract import CallDecision, CallDesk
 
 log = logging.getLogger("agi.server")
 

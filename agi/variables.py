@@ -29,7 +29,7 @@ RECORD_FILE: Final = "MASKING_RECORD_FILE"
 # "yes" to play the "this call is recorded" announcement to the customer.
 ANNOUNCE_RECORDING: Final = "MASKING_ANNOUNCE_RECORDING"
 
-# Denial: a machine code (see masking.calls.DenyReason) and the prompt to play.
+# Denial: a machine code (see masking.refusals.Refusal) and the prompt to play.
 DENY_REASON: Final = "MASKING_DENY_REASON"
 PROMPT: Final = "MASKING_PROMPT"
 # For closed hours: when the site opens next, local time, "HHMM", and the weekday (0=Mon).

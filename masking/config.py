@@ -17,8 +17,14 @@ import phonenumbers
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_VAR_DIR = PROJECT_ROOT / "var"
+
+def _default_var_dir() -> Path:
+    """``var/`` of the source checkout when running from one (the README's commands),
+    else ``./var`` under the current directory (an installed package)."""
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "pyproject.toml").is_file() and (checkout / "dialplan").is_dir():
+        return checkout / "var"
+    return Path.cwd() / "var"
 
 
 class ConfigError(Exception):
@@ -28,7 +34,7 @@ class ConfigError(Exception):
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MASKING_", extra="ignore", frozen=True)
 
-    var_dir: Path = DEFAULT_VAR_DIR
+    var_dir: Path = Field(default_factory=_default_var_dir)
     database_url: str = ""  # empty: SQLite file var_dir/masking.db
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_prefix: str = "masking:"

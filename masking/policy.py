@@ -1,32 +1,77 @@
-"""Who may do what: plain rules, no storage."""
+"""Who may do what: every role rule of the product, plain rules, no storage.
+
+The web layer, the CLI and the call desk ask these; none keeps a role list of its own.
+"""
 
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from masking.models import Role, Site, Staff
+from masking.refusals import Refusal
+from masking.states import Role
+
+if TYPE_CHECKING:
+    from masking.storage.models import Site, Staff
+
+# Roles that belong to one site; the others (admin, QA) are platform-wide and have none.
+SITE_ROLES: frozenset[str] = frozenset({Role.OWNER, Role.STAFF_MANAGER, Role.EMPLOYEE})
+# Roles that see numbers without anyone switching it on.
+ALWAYS_SEE_NUMBERS: frozenset[str] = frozenset({Role.OWNER, Role.STAFF_MANAGER})
 
 
-class Refusal(StrEnum):
-    NOT_ALLOWED = "not_allowed"  # role or visibility
-    OTHER_SITE = "other_site"  # staff of one site asked for another site's customer
-    SUSPENDED = "suspended"
-    CLOSED = "closed"
-    BAD_REASON = "bad_reason"
-    INACTIVE = "inactive"
+class Action(StrEnum):
+    SEE_TEAM = "see_team"
+    SWITCH_VISIBILITY = "switch_visibility"  # the owner's switch for an employee
+    LIST_SITES = "list_sites"
+    CHANGE_SITES = "change_sites"  # hours, exceptions, suspension
+    MANAGE_POOL = "manage_pool"
+    EDIT_REASONS = "edit_reasons"
+    SEE_AUDIT = "see_audit"
+    LISTEN_RECORDINGS = "listen_recordings"
+    PURGE_RECORDINGS = "purge_recordings"
+    SEE_ALL_CALLS = "see_all_calls"  # call log of every site
+
+
+ALLOWED: dict[Action, frozenset[str]] = {
+    Action.SEE_TEAM: frozenset({Role.OWNER, Role.STAFF_MANAGER, Role.ADMIN}),
+    Action.SWITCH_VISIBILITY: frozenset({Role.OWNER, Role.ADMIN}),
+    Action.LIST_SITES: frozenset({Role.ADMIN, Role.QA}),
+    Action.CHANGE_SITES: frozenset({Role.ADMIN}),
+    Action.MANAGE_POOL: frozenset({Role.ADMIN}),
+    Action.EDIT_REASONS: frozenset({Role.ADMIN}),
+    Action.SEE_AUDIT: frozenset({Role.ADMIN, Role.OWNER}),
+    Action.LISTEN_RECORDINGS: frozenset({Role.ADMIN, Role.QA}),
+    Action.PURGE_RECORDINGS: frozenset({Role.ADMIN}),
+    Action.SEE_ALL_CALLS: frozenset({Role.ADMIN, Role.QA}),
+}
+
+
+def may(role: str, action: Action) -> bool:
+    """Whether a role may take an action (the caller checks the account is active)."""
+    return role in ALLOWED[action]
+
+
+def is_site_role(role: str) -> bool:
+    return role in SITE_ROLES
 
 
 def may_see_numbers(staff: Staff) -> bool:
     """Owner and staff manager always; an employee when the owner switched it on."""
     if not staff.active:
         return False
-    if staff.role in (Role.OWNER, Role.STAFF_MANAGER):
+    if staff.role in ALWAYS_SEE_NUMBERS:
         return True
     return staff.role == Role.EMPLOYEE and bool(staff.numbers_visible)
 
 
+def visibility_switchable(staff: Staff) -> bool:
+    """Only an employee's visibility is switched; owners and staff managers always see."""
+    return staff.role == Role.EMPLOYEE
+
+
 def may_manage_team(staff: Staff) -> bool:
-    return staff.active and staff.role in (Role.OWNER, Role.ADMIN)
+    return staff.active and may(staff.role, Action.SWITCH_VISIBILITY)
 
 
 def is_admin(staff: Staff) -> bool:
@@ -34,7 +79,7 @@ def is_admin(staff: Staff) -> bool:
 
 
 def may_listen_recordings(staff: Staff) -> bool:
-    return staff.active and staff.role in (Role.ADMIN, Role.QA)
+    return staff.active and may(staff.role, Action.LISTEN_RECORDINGS)
 
 
 def belongs_to(staff: Staff, site: Site) -> bool:
@@ -58,4 +103,14 @@ def reveal_refusal(staff: Staff, site: Site) -> Refusal | None:
         return Refusal.NOT_ALLOWED
     if site.suspended:
         return Refusal.SUSPENDED
+    return None
+
+
+def call_refusal(staff: Staff | None, site: Site) -> Refusal | None:
+    """Why a call for this site may not go through now, hours aside (None: allowed).
+    ``staff`` is the caller on operator and click-to-call legs, None for a call-back."""
+    if site.suspended:
+        return Refusal.SUSPENDED
+    if staff is not None and not may_see_numbers(staff):
+        return Refusal.NOT_ALLOWED
     return None

@@ -17,8 +17,8 @@ from typing import Any
 
 from sqlalchemy import Select, select
 
-from masking.models import CallRecord
-from masking.service import Masking
+from masking.service import MaskingService
+from masking.storage.models import CallRecord
 
 log = logging.getLogger("masking.recordings")
 
@@ -38,6 +38,11 @@ class PurgeReport:
     freed_bytes: int
 
 
+def recording_path(call_id: str, at: datetime) -> str:
+    """Relative path under the monitor directory: date folders and the call id only."""
+    return f"{at:%Y/%m/%d}/{call_id}.wav"
+
+
 def safe_path(recordings_dir: Path, relative: str | None) -> Path | None:
     """The absolute file for a stored relative path; None for anything escaping the dir."""
     if not relative:
@@ -53,7 +58,7 @@ def safe_path(recordings_dir: Path, relative: str | None) -> Path | None:
     return path
 
 
-def file_for(service: Masking, record: CallRecord) -> Path | None:
+def file_for(service: MaskingService, record: CallRecord) -> Path | None:
     """The record's playable file, or None when it has none or it is gone."""
     if record.recording_bytes is None:
         return None
@@ -79,7 +84,7 @@ def _with_recording(
 
 
 def list_recordings(
-    service: Masking,
+    service: MaskingService,
     *,
     site_id: int | None = None,
     since: datetime | None = None,
@@ -103,7 +108,7 @@ def list_recordings(
 
 
 def sample(
-    service: Masking,
+    service: MaskingService,
     *,
     site_id: int | None,
     size: int = 5,
@@ -127,7 +132,7 @@ def sample(
         return sorted(rows, key=lambda r: r.started_at, reverse=True)
 
 
-def purge(service: Masking, *, days: int, dry_run: bool = False) -> PurgeReport:
+def purge(service: MaskingService, *, days: int, dry_run: bool = False) -> PurgeReport:
     """Delete recordings of calls that started more than ``days`` days ago."""
     if not isinstance(days, int) or not 1 <= days <= MAX_RETENTION_DAYS:
         raise RecordingError(f"days: must be a whole number between 1 and {MAX_RETENTION_DAYS}")

@@ -18,15 +18,17 @@ import redis
 from sqlalchemy import create_engine, text
 
 from masking.config import Settings, load_settings
-from masking.db import Database
-from masking.models import Base
-from masking.pool import LivePool
-from masking.service import Masking
+from masking.numbers import bindings
+from masking.numbers.pool import LivePool
+from masking.service import MaskingService
+from masking.storage.db import Database
+from masking.storage.models import Base
 
 REDIS_URL = os.environ.get("MASKING_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 PG_ADMIN_URL = os.environ.get(
     "MASKING_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
+
 IN_CI = bool(os.environ.get("CI"))
 
 
@@ -151,14 +153,14 @@ def settings(tmp_path: Path, database_url: str, redis_prefix: str) -> Settings:
 
 
 @pytest.fixture
-def service(settings: Settings, clock: FakeClock) -> Iterator[Masking]:
-    svc = Masking(
+def service(settings: Settings, clock: FakeClock) -> Iterator[MaskingService]:
+    svc = MaskingService(
         settings,
         Database(settings.effective_database_url),
         LivePool.from_url(settings.redis_url, settings.redis_prefix),
         clock,
     )
-    svc.restore_live_state()
+    bindings.restore_live_state(svc)
     yield svc
     svc.db.dispose()
     svc.pool.redis.close()

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from masking import admin
-from masking.service import Masking
+from masking import accounts, sites
+from masking import shipments as shipment_records
+from masking.numbers import bindings
+from masking.service import MaskingService
 
 
 @dataclass
@@ -17,7 +19,7 @@ class World:
 
 
 def seed_site(
-    service: Masking,
+    service: MaskingService,
     code: str = "pvz1",
     *,
     hours: str = "daily 09:00-21:00",
@@ -27,7 +29,7 @@ def seed_site(
     first_number: int = 0,
 ) -> World:
     with service.db.session() as session:
-        site = admin.create_site(
+        site = sites.create_site(
             session,
             code=code,
             name=f"Site {code}",
@@ -36,7 +38,7 @@ def seed_site(
             hours=hours,
             ring_endpoints=[f"{code}-phone"],
         )
-        owner = admin.add_staff(
+        owner = accounts.add_staff(
             session,
             login=f"{code}-owner",
             role="owner",
@@ -44,21 +46,21 @@ def seed_site(
             endpoint=f"{code}-desk1",
             password="owner-pass",
         )
-        manager = admin.add_staff(
+        manager = accounts.add_staff(
             session,
             login=f"{code}-manager",
             role="staff_manager",
             site=site,
             endpoint=f"{code}-desk2",
         )
-        employee = admin.add_staff(
+        employee = accounts.add_staff(
             session, login=f"{code}-emp", role="employee", site=site, endpoint=f"{code}-desk3"
         )
         for i in range(shipments):
-            admin.add_shipment(session, site, f"{code.upper()}-{i:05d}", customer(i))
+            shipment_records.add_shipment(session, site, f"{code.upper()}-{i:05d}", customer(i))
         world = World(site.id, owner.id, employee.id, manager.id)
     if pool:
-        service.add_pool_numbers([virtual(first_number + i) for i in range(pool)], "RU")
+        bindings.add_pool_numbers(service, [virtual(first_number + i) for i in range(pool)], "RU")
     return world
 
 

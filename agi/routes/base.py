@@ -13,8 +13,9 @@ from typing import Any
 
 from agi import variables as v
 from agi.protocol import AGIRequest
-from masking.calls_contract import CallDecision, CallDesk, DenyReason
-from masking.phones import mask_number
+from masking.calls.contract import CallDecision, CallDesk
+from masking.numbers.phones import mask_number
+from masking.refusals import Refusal
 
 log = logging.getLogger("agi.routes")
 
@@ -50,13 +51,13 @@ def new_call_id() -> str:
     return uuid.uuid4().hex
 
 
-def deny(reason: DenyReason, call_id: str | None = None) -> CallDecision:
+def deny(reason: Refusal, call_id: str | None = None) -> CallDecision:
     """A denial decided here, without the domain (bad input, deadline, crash)."""
     return CallDecision(call_id=call_id or new_call_id(), action="deny", deny_reason=reason)
 
 
 def unavailable(call_id: str | None = None) -> CallDecision:
-    return deny(DenyReason.UNAVAILABLE, call_id)
+    return deny(Refusal.UNAVAILABLE, call_id)
 
 
 def safe_name(value: str, limit: int = 40) -> str:
@@ -102,7 +103,7 @@ def decision_variables(decision: CallDecision) -> list[tuple[str, str]]:
         pairs.append((v.ANNOUNCE_RECORDING, "yes" if decision.announce_recording else "no"))
         pairs.append((v.ACTION, v.ACTION_DIAL))
         return pairs
-    reason = decision.deny_reason or DenyReason.UNAVAILABLE
+    reason = decision.deny_reason or Refusal.UNAVAILABLE
     pairs.append((v.DENY_REASON, reason.value))
     pairs.append((v.PROMPT, decision.prompt or "masking/unavailable"))
     if decision.opens_at is not None and _OPENS_AT.match(decision.opens_at):

@@ -9,7 +9,8 @@ import logging
 
 from agi.protocol import AGIRequest
 from agi.routes.base import CALL_ID, scrub
-from masking.calls_contract import CallDecision, CallDesk, DenyReason
+from masking.calls.contract import CallDecision, CallDesk
+from masking.refusals import Refusal
 
 log = logging.getLogger("agi.routes.click2call")
 
@@ -23,7 +24,7 @@ def handle(desk: CallDesk, request: AGIRequest) -> CallDecision:
             scrub(request.arg(1), 40),
         )
         return desk.record_denied(
-            route="click2call", channel_id=request.channel_id, reason=DenyReason.INVALID_INPUT
+            route="click2call", channel_id=request.channel_id, reason=Refusal.INVALID_INPUT
         )
     log.debug("call %s: click2call leg of %s", request.channel_id, call_id)
     return desk.click2call_leg(call_id=call_id, channel_id=request.channel_id)

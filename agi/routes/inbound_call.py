@@ -12,7 +12,8 @@ import logging
 
 from agi.protocol import AGIRequest
 from agi.routes.base import masked, scrub, valid_digits
-from masking.calls_contract import CallDecision, CallDesk, DenyReason
+from masking.calls.contract import CallDecision, CallDesk
+from masking.refusals import Refusal
 
 log = logging.getLogger("agi.routes.inbound_call")
 
@@ -26,7 +27,7 @@ def handle(desk: CallDesk, request: AGIRequest) -> CallDecision:
             masked(scrub(did, 24)),
         )
         return desk.record_denied(
-            route="inbound-call", channel_id=request.channel_id, reason=DenyReason.INVALID_INPUT
+            route="inbound-call", channel_id=request.channel_id, reason=Refusal.INVALID_INPUT
         )
     if caller and not valid_digits(caller):
         log.info("call %s: inbound-call with a non-numeric caller ID", request.channel_id)

@@ -10,7 +10,8 @@ import logging
 
 from agi.protocol import AGIRequest
 from agi.routes.base import masked, scrub, valid_digits, valid_endpoint
-from masking.calls_contract import CallDecision, CallDesk, DenyReason
+from masking.calls.contract import CallDecision, CallDesk
+from masking.refusals import Refusal
 
 log = logging.getLogger("agi.routes.operator_call")
 
@@ -25,7 +26,7 @@ def handle(desk: CallDesk, request: AGIRequest) -> CallDecision:
             masked(scrub(dialed, 24)),
         )
         return desk.record_denied(
-            route="operator-call", channel_id=request.channel_id, reason=DenyReason.INVALID_INPUT
+            route="operator-call", channel_id=request.channel_id, reason=Refusal.INVALID_INPUT
         )
     log.debug("call %s: operator-call from %s to %s", request.channel_id, endpoint, masked(dialed))
     return desk.operator_call(endpoint=endpoint, dialed=dialed, channel_id=request.channel_id)

@@ -17,8 +17,8 @@ from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from masking.calls_contract import Originator
-from masking.service import Masking
+from masking.calls.contract import Originator
+from masking.service import MaskingService
 from masking.web import ops
 from masking.web.auth import Principal, require_principal, service_of
 from masking.web.errors import ApiError, bad_input
@@ -234,7 +234,7 @@ async def call_events(
     )
 
 
-async def _events(request: Request, service: Masking, call_id: str) -> AsyncIterator[str]:
+async def _events(request: Request, service: MaskingService, call_id: str) -> AsyncIterator[str]:
     last: tuple[str, str] | None = None
     loop = asyncio.get_running_loop()
     started = loop.time()

@@ -2,7 +2,7 @@
 
 Mount it with uvicorn (``masking serve`` does)::
 
-    app = create_app(Masking.from_settings(settings), originator)
+    app = create_app(MaskingService.from_settings(settings), originator)
     uvicorn.run(app, host=settings.http_host, port=settings.http_port)
 """
 
@@ -21,8 +21,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from masking.calls_contract import Originator
-from masking.service import Masking
+from masking.calls.contract import Originator
+from masking.service import MaskingService
 from masking.web import api, console, i18n
 from masking.web.errors import ApiError
 
@@ -113,12 +113,12 @@ async def _nothing() -> Message:
     return {"type": "http.disconnect"}
 
 
-def create_app(service: Masking, originator: Originator | None = None) -> FastAPI:
+def create_app(service: MaskingService, originator: Originator | None = None) -> FastAPI:
     """The API under ``/api/v1`` (OpenAPI at ``/openapi.json``, docs at ``/docs``) and the
     console at ``/``. ``originator`` rings desk phones for click-to-call (the AMI client);
     without it click-to-call answers 503."""
     app = FastAPI(
-        title="Masking: masked calls through temporary numbers",
+        title="MaskingService: masked calls through temporary numbers",
         version="1",
         description=(
             "Item search, reveal of temporary numbers, click-to-call, call history, team, "

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from fastapi import Request
 from sqlalchemy import select
 
-from masking import admin, policy
-from masking.models import Role, Site, Staff
-from masking.service import Masking
+from masking import accounts, policy
+from masking.service import MaskingService
+from masking.states import Role
+from masking.storage.models import Site, Staff
 from masking.web.errors import ApiError, forbidden, unauthenticated
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -69,12 +70,12 @@ def principal_of(staff: Staff, site: Site | None, via: str) -> Principal:
     )
 
 
-def service_of(request: Request) -> Masking:
-    service: Masking = request.app.state.service
+def service_of(request: Request) -> MaskingService:
+    service: MaskingService = request.app.state.service
     return service
 
 
-def load_principal(service: Masking, staff_id: int, via: str) -> Principal | None:
+def load_principal(service: MaskingService, staff_id: int, via: str) -> Principal | None:
     with service.db.session() as session:
         staff = session.get(Staff, staff_id)
         if staff is None or not staff.active:
@@ -102,7 +103,7 @@ def optional_principal(request: Request) -> Principal | None:
     principal: Principal | None = None
     if token is not None:
         with service.db.session() as session:
-            staff = admin.staff_by_token(session, token)
+            staff = accounts.staff_by_token(session, token)
             if staff is None:
                 raise ApiError(401, "bad_token", "the token is unknown or its account is disabled")
             principal = principal_of(staff, staff.site, "token")
@@ -140,14 +141,14 @@ def check_csrf(request: Request, given: str | None) -> None:
         raise ApiError(403, "csrf", "the page is out of date; reload it and try again")
 
 
-def login(service: Masking, login_name: str, password: str) -> Principal | None:
+def login(service: MaskingService, login_name: str, password: str) -> Principal | None:
     """Check a console login; the same answer for an unknown login and a bad password."""
     if not login_name or not password or len(login_name) > 100 or len(password) > 200:
         return None
     with service.db.session() as session:
         staff = session.scalar(select(Staff).where(Staff.login == login_name))
         stored = staff.password_hash if staff is not None else None
-        ok = admin.check_password(password, stored or admin.hash_password("x", b"0" * 16))
+        ok = accounts.check_password(password, stored or accounts.hash_password("x", b"0" * 16))
         if staff is None or not staff.active or not stored or not ok:
             return None
         return principal_of(staff, staff.site, "session")

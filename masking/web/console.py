@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from masking.hours import weekly_text
-from masking.models import Direction, Disposition, Role
+from masking.states import Direction, Disposition, Role
 from masking.web import auth as auth_mod
 from masking.web import i18n, ops
 from masking.web.auth import Principal, check_csrf, csrf_token, optional_principal, service_of

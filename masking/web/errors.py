@@ -17,7 +17,7 @@ class ApiError(Exception):
         return {"error": {"code": self.code, "message": self.message, **self.extra}}
 
 
-# Domain refusal codes (RevealRefused, ClickToCallRefused) -> HTTP status.
+# Domain refusal codes (Refused, Refused) -> HTTP status.
 REFUSAL_STATUS = {
     "not_allowed": 403,
     "other_site": 403,

@@ -18,26 +18,29 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from masking import admin, records
 from masking import recordings as rec
-from masking.admin import CODE_RE, LOGIN_RE, SHIPMENT_RE
-from masking.calls import ClickToCallRefused, prepare_click2call
-from masking.calls_contract import Originator
-from masking.models import (
+from masking import shapes, sites
+from masking.calls import call_log
+from masking.calls.click2call import prepare_click2call
+from masking.calls.contract import Originator
+from masking.numbers import bindings, virtual
+from masking.refusals import Refused
+from masking.reveal import reveal_number
+from masking.service import MaskingService
+from masking.shapes import CODE_RE, LOGIN_RE, SHIPMENT_RE
+from masking.sites import schedule_of
+from masking.states import Direction, Disposition, Role
+from masking.storage.models import (
     Binding,
     CallRecord,
-    Direction,
-    Disposition,
     Reason,
     RevealAudit,
-    Role,
     Shipment,
     Site,
     SiteException,
     Staff,
     VirtualNumber,
 )
-from masking.service import Masking, RevealRefused, schedule_of
 from masking.web.auth import Principal
 from masking.web.errors import ApiError, bad_input, forbidden, not_found, other_site, refusal
 
@@ -113,7 +116,7 @@ def reason_view(r: Reason) -> dict[str, Any]:
     }
 
 
-def search_item(service: Masking, p: Principal, shipment_number: str) -> dict[str, Any]:
+def search_item(service: MaskingService, p: Principal, shipment_number: str) -> dict[str, Any]:
     number = check_shipment(shipment_number)
     if p.site_id is None:
         raise forbidden("item search is for the staff of a pickup point")
@@ -153,15 +156,15 @@ def search_item(service: Masking, p: Principal, shipment_number: str) -> dict[st
 
 
 def reveal(
-    service: Masking, p: Principal, shipment_number: str, reason: str, channel: str = "api"
+    service: MaskingService, p: Principal, shipment_number: str, reason: str, channel: str = "api"
 ) -> dict[str, Any]:
     number = check_shipment(shipment_number)
     check_reason_code(reason)
     try:
-        result = service.reveal(
-            staff_id=p.id, shipment_number=number, reason=reason, channel=channel
+        result = reveal_number(
+            service, staff_id=p.id, shipment_number=number, reason=reason, channel=channel
         )
-    except RevealRefused as exc:
+    except Refused as exc:
         raise refusal(exc.code, str(exc)) from None
     return {
         "shipment": result.shipment_number,
@@ -174,7 +177,7 @@ def reveal(
 
 
 async def start_call(
-    service: Masking,
+    service: MaskingService,
     originator: Originator | None,
     p: Principal,
     shipment_number: str,
@@ -198,7 +201,7 @@ async def start_call(
                 channel=channel,
             )
         )
-    except (RevealRefused, ClickToCallRefused) as exc:
+    except Refused as exc:
         raise refusal(exc.code, str(exc)) from None
     try:
         await originator.originate_click2call(
@@ -206,7 +209,7 @@ async def start_call(
         )
     except Exception as exc:
         await run_in_threadpool(
-            records.mark_ended, service, call_id, service.clock(), Disposition.FAILED
+            call_log.mark_ended, service, call_id, service.clock(), Disposition.FAILED
         )
         raise ApiError(
             502, "call_failed", "your desk phone could not be rung; try again", call_id=call_id
@@ -249,7 +252,7 @@ def call_view(session: Session, p: Principal, record: CallRecord) -> dict[str, A
     }
 
 
-def get_call(service: Masking, p: Principal, call_id: str) -> dict[str, Any]:
+def get_call(service: MaskingService, p: Principal, call_id: str) -> dict[str, Any]:
     if not CALL_ID_RE.match(call_id or ""):
         raise not_found("call")
     with service.db.session() as session:
@@ -260,7 +263,7 @@ def get_call(service: Masking, p: Principal, call_id: str) -> dict[str, Any]:
         return call_view(session, p, record)
 
 
-def call_state(service: Masking, call_id: str) -> tuple[str, str]:
+def call_state(service: MaskingService, call_id: str) -> tuple[str, str]:
     with service.db.session() as session:
         row = session.execute(
             select(CallRecord.status, CallRecord.disposition).where(CallRecord.id == call_id)
@@ -275,7 +278,7 @@ def _day_start(day: date | None, tz: str) -> datetime | None:
 
 
 def list_calls(
-    service: Masking,
+    service: MaskingService,
     p: Principal,
     *,
     site: str | None = None,
@@ -352,7 +355,7 @@ def staff_view(s: Staff) -> dict[str, Any]:
     }
 
 
-def team(service: Masking, p: Principal, site: str | None) -> dict[str, Any]:
+def team(service: MaskingService, p: Principal, site: str | None) -> dict[str, Any]:
     need(p, Role.OWNER, Role.STAFF_MANAGER, Role.ADMIN, message="only owners see the team")
     with service.db.session() as session:
         target = site_for(session, p, site, required=True)
@@ -363,7 +366,9 @@ def team(service: Masking, p: Principal, site: str | None) -> dict[str, Any]:
         return {"site": target.code, "staff": [staff_view(s) for s in staff]}
 
 
-def set_visibility(service: Masking, p: Principal, login: str, visible: bool) -> dict[str, Any]:
+def set_visibility(
+    service: MaskingService, p: Principal, login: str, visible: bool
+) -> dict[str, Any]:
     need(p, Role.OWNER, Role.ADMIN, message="only the site owner switches number visibility")
     if not LOGIN_RE.match(login or ""):
         raise bad_input("login: not a login")
@@ -400,27 +405,27 @@ def site_view(site: Site, now: datetime) -> dict[str, Any]:
     }
 
 
-def list_sites(service: Masking, p: Principal) -> list[dict[str, Any]]:
+def list_sites(service: MaskingService, p: Principal) -> list[dict[str, Any]]:
     need(p, Role.ADMIN, Role.QA)
     now = service.clock()
     with service.db.session() as session:
         return [site_view(s, now) for s in session.scalars(select(Site).order_by(Site.code))]
 
 
-def get_site(service: Masking, p: Principal, code: str) -> dict[str, Any]:
+def get_site(service: MaskingService, p: Principal, code: str) -> dict[str, Any]:
     with service.db.session() as session:
         site = site_for(session, p, code, required=True)
         assert site is not None
         return site_view(site, service.clock())
 
 
-def _admin_site(service: Masking, p: Principal, code: str, change: Any) -> dict[str, Any]:
+def _admin_site(service: MaskingService, p: Principal, code: str, change: Any) -> dict[str, Any]:
     need(p, Role.ADMIN, message="only a platform admin changes sites")
     with service.db.session() as session:
         site = site_by_code(session, code)
         try:
             change(session, site)
-        except admin.AdminError as exc:
+        except shapes.AdminError as exc:
             session.rollback()
             raise bad_input(str(exc)) from None
         session.flush()
@@ -429,24 +434,24 @@ def _admin_site(service: Masking, p: Principal, code: str, change: Any) -> dict[
 
 
 def set_hours(
-    service: Masking, p: Principal, code: str, hours: str | dict[str, Any]
+    service: MaskingService, p: Principal, code: str, hours: str | dict[str, Any]
 ) -> dict[str, Any]:
     if isinstance(hours, str) and not hours.strip():
         raise bad_input("hours: give the weekly schedule, e.g. 'mon-fri 09:00-21:00'")
-    return _admin_site(service, p, code, lambda s, site: admin.set_hours(s, site, hours))
+    return _admin_site(service, p, code, lambda s, site: sites.set_hours(s, site, hours))
 
 
 def add_exception(
-    service: Masking, p: Principal, code: str, day: date, intervals: list[str], note: str
+    service: MaskingService, p: Principal, code: str, day: date, intervals: list[str], note: str
 ) -> dict[str, Any]:
     if len(note) > 200:
         raise bad_input("note: at most 200 characters")
     return _admin_site(
-        service, p, code, lambda s, site: admin.add_exception(s, site, day, intervals, note)
+        service, p, code, lambda s, site: sites.add_exception(s, site, day, intervals, note)
     )
 
 
-def delete_exception(service: Masking, p: Principal, code: str, day: date) -> dict[str, Any]:
+def delete_exception(service: MaskingService, p: Principal, code: str, day: date) -> dict[str, Any]:
     def change(session: Session, site: Site) -> None:
         found = session.scalar(
             select(SiteException).where(SiteException.site_id == site.id, SiteException.day == day)
@@ -458,30 +463,30 @@ def delete_exception(service: Masking, p: Principal, code: str, day: date) -> di
     return _admin_site(service, p, code, change)
 
 
-def suspend(service: Masking, p: Principal, code: str, reason: str) -> dict[str, Any]:
+def suspend(service: MaskingService, p: Principal, code: str, reason: str) -> dict[str, Any]:
     if len(reason) > 1000:
         raise bad_input("reason: at most 1000 characters")
     return _admin_site(
         service,
         p,
         code,
-        lambda s, site: admin.suspend(site, reason=reason, by=p.login, now=service.clock()),
+        lambda s, site: sites.suspend(site, reason=reason, by=p.login, now=service.clock()),
     )
 
 
-def resume(service: Masking, p: Principal, code: str) -> dict[str, Any]:
-    return _admin_site(service, p, code, lambda s, site: admin.resume(site))
+def resume(service: MaskingService, p: Principal, code: str) -> dict[str, Any]:
+    return _admin_site(service, p, code, lambda s, site: sites.resume(site))
 
 
 # ---- pool ------------------------------------------------------------------------------
 LOW_SHARE = 0.2
 
 
-def pool_view(service: Masking, p: Principal) -> dict[str, Any]:
+def pool_view(service: MaskingService, p: Principal) -> dict[str, Any]:
     need(p, Role.ADMIN, message="only a platform admin sees the pool")
     now = service.clock()
     with service.db.session() as session:
-        stats = admin.pool_stats(session, now)
+        stats = virtual.pool_stats(session, now)
         busiest: dict[str, int] = {}
         rows = session.execute(
             select(VirtualNumber.region, Binding.site_id, func.count(func.distinct(Binding.id)))
@@ -528,7 +533,7 @@ MAX_NUMBERS = 5000
 
 
 def add_numbers(
-    service: Masking, p: Principal, numbers: list[str], region: str | None
+    service: MaskingService, p: Principal, numbers: list[str], region: str | None
 ) -> dict[str, Any]:
     need(p, Role.ADMIN, message="only a platform admin adds numbers")
     numbers = [n.strip() for n in numbers if n and n.strip()]
@@ -538,30 +543,34 @@ def add_numbers(
         raise bad_input(f"numbers: at most {MAX_NUMBERS} at once")
     before = _pool_count(service)
     try:
-        added = service.add_pool_numbers(numbers, region or None)
-    except admin.AdminError as exc:
+        added = bindings.add_pool_numbers(service, numbers, region or None)
+    except shapes.AdminError as exc:
         raise bad_input(str(exc)) from None
     return {"added": added, "skipped": len(numbers) - added, "pool_size": before + added}
 
 
-def import_numbers(service: Masking, p: Principal, text: str, region: str | None) -> dict[str, Any]:
+def import_numbers(
+    service: MaskingService, p: Principal, text: str, region: str | None
+) -> dict[str, Any]:
     need(p, Role.ADMIN, message="only a platform admin adds numbers")
     try:
-        rows = admin.read_csv_column(text, "number")
-    except admin.AdminError as exc:
+        rows = shapes.read_csv_column(text, "number")
+    except shapes.AdminError as exc:
         raise bad_input(str(exc)) from None
     except Exception:
         raise bad_input("csv: the file is not readable CSV") from None
     return add_numbers(service, p, [row.get("number") or "" for _, row in rows], region)
 
 
-def _pool_count(service: Masking) -> int:
+def _pool_count(service: MaskingService) -> int:
     with service.db.session() as session:
         return int(session.scalar(select(func.count()).select_from(VirtualNumber)) or 0)
 
 
 # ---- reasons ---------------------------------------------------------------------------
-def list_reasons(service: Masking, p: Principal, include_inactive: bool) -> list[dict[str, Any]]:
+def list_reasons(
+    service: MaskingService, p: Principal, include_inactive: bool
+) -> list[dict[str, Any]]:
     with service.db.session() as session:
         query = select(Reason).order_by(Reason.kind.desc(), Reason.code)
         if not (include_inactive and p.is_admin):
@@ -576,7 +585,7 @@ def _titles(title_ru: str | None, title_en: str | None) -> None:
 
 
 def create_reason(
-    service: Masking, p: Principal, code: str, title_ru: str, title_en: str, kind: str
+    service: MaskingService, p: Principal, code: str, title_ru: str, title_en: str, kind: str
 ) -> dict[str, Any]:
     need(p, Role.ADMIN, message="only a platform admin edits reasons")
     if not REASON_RE.match(code or ""):
@@ -596,7 +605,7 @@ def create_reason(
 
 
 def update_reason(
-    service: Masking,
+    service: MaskingService,
     p: Principal,
     code: str,
     *,
@@ -622,7 +631,7 @@ def update_reason(
 
 # ---- audit -----------------------------------------------------------------------------
 def audit(
-    service: Masking,
+    service: MaskingService,
     p: Principal,
     *,
     site: str | None,
@@ -683,7 +692,7 @@ def _recording_view(session: Session, p: Principal, record: CallRecord) -> dict[
 
 
 def list_recordings(
-    service: Masking, p: Principal, site: str | None, limit: int, offset: int
+    service: MaskingService, p: Principal, site: str | None, limit: int, offset: int
 ) -> dict[str, Any]:
     need(p, Role.ADMIN, Role.QA, message="only admins and QA reviewers listen to recordings")
     with service.db.session() as session:
@@ -699,7 +708,7 @@ def list_recordings(
 
 
 def sample_recordings(
-    service: Masking, p: Principal, site: str, size: int, days: int
+    service: MaskingService, p: Principal, site: str, size: int, days: int
 ) -> dict[str, Any]:
     need(p, Role.ADMIN, Role.QA, message="only admins and QA reviewers sample calls")
     with service.db.session() as session:
@@ -717,7 +726,7 @@ def sample_recordings(
         }
 
 
-def recording_file(service: Masking, p: Principal, call_id: str) -> Any:
+def recording_file(service: MaskingService, p: Principal, call_id: str) -> Any:
     need(p, Role.ADMIN, Role.QA, message="only admins and QA reviewers listen to recordings")
     if not CALL_ID_RE.match(call_id or ""):
         raise not_found("recording")
@@ -733,7 +742,9 @@ def recording_file(service: Masking, p: Principal, call_id: str) -> Any:
         return path
 
 
-def purge_recordings(service: Masking, p: Principal, days: int, dry_run: bool) -> dict[str, Any]:
+def purge_recordings(
+    service: MaskingService, p: Principal, days: int, dry_run: bool
+) -> dict[str, Any]:
     need(p, Role.ADMIN, message="only a platform admin deletes recordings")
     try:
         report = rec.purge(service, days=days, dry_run=dry_run)

@@ -10,7 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from masking.calls_contract import CallDecision, DenyReason
+from masking.calls.contract import CallDecision
+from masking.refusals import Refusal
 
 CALL_ID = "0123456789abcdef0123456789abcdef"
 
@@ -36,7 +37,7 @@ INBOUND_DIAL = CallDecision(
 CLOSED = CallDecision(
     call_id=CALL_ID,
     action="deny",
-    deny_reason=DenyReason.CLOSED,
+    deny_reason=Refusal.CLOSED,
     opens_at="0900",
     opens_day=3,
 )
@@ -50,7 +51,7 @@ class FakeDesk:
     behaviour: Callable[[str, dict[str, str]], CallDecision] | None = None
     delay: float = 0.0
     calls: list[tuple[str, dict[str, str]]] = field(default_factory=list)
-    denied: list[tuple[str, DenyReason]] = field(default_factory=list)
+    denied: list[tuple[str, Refusal]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _answer(self, what: str, **kwargs: str) -> CallDecision:
@@ -73,7 +74,7 @@ class FakeDesk:
     def click2call_leg(self, *, call_id: str, channel_id: str) -> CallDecision:
         return self._answer("click2call_leg", call_id=call_id, channel_id=channel_id)
 
-    def record_denied(self, *, route: str, channel_id: str, reason: DenyReason) -> CallDecision:
+    def record_denied(self, *, route: str, channel_id: str, reason: Refusal) -> CallDecision:
         with self.lock:
             self.denied.append((route, reason))
         return CallDecision(call_id="f" * 32, action="deny", deny_reason=reason)

@@ -12,7 +12,8 @@ import pytest
 
 from agi import variables as v
 from agi.server import FastAGIServer, load_factory
-from masking.calls_contract import CallDecision, DenyReason
+from masking.calls.contract import CallDecision
+from masking.refusals import Refusal
 from tests.agi.fakes import (
     CALL_ID,
     CLOSED,
@@ -83,9 +84,9 @@ async def test_operator_call_deny_closed(server: FastAGIServer, desk: FakeDesk) 
     ]
 
 
-@pytest.mark.parametrize("reason", list(DenyReason))
+@pytest.mark.parametrize("reason", list(Refusal))
 async def test_every_deny_reason_sets_reason_and_prompt(
-    server: FastAGIServer, desk: FakeDesk, reason: DenyReason
+    server: FastAGIServer, desk: FakeDesk, reason: Refusal
 ) -> None:
     desk.decision = CallDecision(call_id=CALL_ID, action="deny", deny_reason=reason)
     got = dict(set_vars(await exchange(server.port, "operator-call", "desk1", "74950000001")))
@@ -148,7 +149,7 @@ async def test_inbound_call_ring_all(server: FastAGIServer, desk: FakeDesk) -> N
 async def test_inbound_untrusted_caller_is_passed_as_unknown(
     server: FastAGIServer, desk: FakeDesk, caller: str
 ) -> None:
-    desk.decision = CallDecision(call_id=CALL_ID, action="deny", deny_reason=DenyReason.UNKNOWN)
+    desk.decision = CallDecision(call_id=CALL_ID, action="deny", deny_reason=Refusal.UNKNOWN)
     got = dict(set_vars(await exchange(server.port, "inbound-call", caller, "74950000001")))
     assert got[v.DENY_REASON] == "unknown"
     assert desk.calls[0][1]["caller"] == ""

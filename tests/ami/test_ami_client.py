@@ -10,13 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 from panoramisk import Manager
 
-from agi.ami import (
-    AmiClient,
-    AmiDisconnected,
-    AmiLoginError,
-    AmiNotConnected,
-    sanitize_label,
-)
+from agi.ami import AmiClient, AmiDisconnected, AmiLoginError, AmiNotConnected, sanitize_label
 from tests.ami.fake_ami import FakeAmi
 
 CALL_ID = "0123456789abcdef0123456789abcdef"

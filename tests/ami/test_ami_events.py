@@ -12,10 +12,12 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 
 from agi.ami import AmiClient
-from masking import records
-from masking.calls import MaskingCallDesk, prepare_click2call
-from masking.models import CallRecord
-from masking.service import Masking
+from masking.calls import call_log
+from masking.calls.click2call import prepare_click2call
+from masking.calls.desk import MaskingCallDesk
+from masking.reveal import reveal_number
+from masking.service import MaskingService
+from masking.storage.models import CallRecord
 from tests.ami.fake_ami import FakeAmi
 from tests.conftest import FakeClock
 from tests.factories import World, seed_site
@@ -31,12 +33,12 @@ async def ami() -> AsyncIterator[FakeAmi]:
 
 
 @pytest.fixture
-def world(service: Masking) -> World:
+def world(service: MaskingService) -> World:
     return seed_site(service, pool=3, shipments=3)
 
 
 @pytest.fixture
-async def client(ami: FakeAmi, service: Masking) -> AsyncIterator[AmiClient]:
+async def client(ami: FakeAmi, service: MaskingService) -> AsyncIterator[AmiClient]:
     client = AmiClient(
         host="127.0.0.1",
         port=ami.port,
@@ -52,7 +54,7 @@ async def client(ami: FakeAmi, service: Masking) -> AsyncIterator[AmiClient]:
     await client.close()
 
 
-def get(service: Masking, call_id: str) -> CallRecord:
+def get(service: MaskingService, call_id: str) -> CallRecord:
     with service.db.session() as session:
         record = session.get(CallRecord, call_id)
         assert record is not None
@@ -68,9 +70,9 @@ async def eventually(check: Callable[[], bool], timeout: float = 5.0) -> None:
         await asyncio.sleep(0.02)
 
 
-def operator_call(service: Masking, world: World, shipment: str, channel: str) -> str:
-    vn = service.reveal(
-        staff_id=world.owner_id, shipment_number=shipment, reason=REASON
+def operator_call(service: MaskingService, world: World, shipment: str, channel: str) -> str:
+    vn = reveal_number(
+        service, staff_id=world.owner_id, shipment_number=shipment, reason=REASON
     ).virtual_number
     decision = MaskingCallDesk(service).operator_call(
         endpoint="pvz1-desk1", dialed=vn, channel_id=channel
@@ -93,7 +95,7 @@ async def connected(client: AmiClient) -> None:
 
 
 async def test_answered_operator_call(
-    ami: FakeAmi, client: AmiClient, service: Masking, world: World, clock: FakeClock
+    ami: FakeAmi, client: AmiClient, service: MaskingService, world: World, clock: FakeClock
 ) -> None:
     caller, callee = "1700000000.1", "1700000000.2"
     call_id = operator_call(service, world, "PVZ1-00000", caller)
@@ -120,7 +122,7 @@ async def test_answered_operator_call(
     assert (rec.disposition, rec.status, rec.hangup_cause) == ("answered", "ended", 16)
     assert rec.ended_at == clock.now
     assert rec.bridged_seconds is not None
-    assert rec.recording_error == records.RECORDING_MISSING  # answered, no file: visible
+    assert rec.recording_error == call_log.RECORDING_MISSING  # answered, no file: visible
 
     # the same hangup again (a replay after reconnect) changes nothing
     clock.advance(seconds=10)
@@ -143,7 +145,7 @@ async def test_answered_operator_call(
 async def test_unanswered_operator_call(
     ami: FakeAmi,
     client: AmiClient,
-    service: Masking,
+    service: MaskingService,
     world: World,
     status: str,
     cause: str,
@@ -164,7 +166,7 @@ async def test_unanswered_operator_call(
 
 
 async def test_user_event_maps_channels(
-    ami: FakeAmi, client: AmiClient, service: Masking, world: World
+    ami: FakeAmi, client: AmiClient, service: MaskingService, world: World
 ) -> None:
     call_id = operator_call(service, world, "PVZ1-00002", "1700000000.7")
     await connected(client)
@@ -180,7 +182,7 @@ async def test_user_event_maps_channels(
 
 
 async def test_click2call_staff_did_not_answer(
-    ami: FakeAmi, client: AmiClient, service: Masking, world: World
+    ami: FakeAmi, client: AmiClient, service: MaskingService, world: World
 ) -> None:
     call_id, endpoint = prepare_click2call(
         service, staff_id=world.owner_id, shipment_number="PVZ1-00000", reason=REASON
@@ -198,7 +200,7 @@ async def test_click2call_staff_did_not_answer(
 
 
 async def test_click2call_connected(
-    ami: FakeAmi, client: AmiClient, service: Masking, world: World, clock: FakeClock
+    ami: FakeAmi, client: AmiClient, service: MaskingService, world: World, clock: FakeClock
 ) -> None:
     call_id, endpoint = prepare_click2call(
         service, staff_id=world.owner_id, shipment_number="PVZ1-00001", reason=REASON
@@ -223,7 +225,7 @@ async def test_click2call_connected(
 
 
 async def test_click2call_outcome_comes_from_originate_response(
-    ami: FakeAmi, client: AmiClient, service: Masking, world: World
+    ami: FakeAmi, client: AmiClient, service: MaskingService, world: World
 ) -> None:
     """Asterisk reports the staff leg's hangup before OriginateResponse: the latter wins."""
     call_id, endpoint = prepare_click2call(
@@ -248,7 +250,7 @@ async def test_click2call_outcome_comes_from_originate_response(
 
 
 async def test_originate_when_disconnected_closes_the_record(
-    ami: FakeAmi, service: Masking, world: World
+    ami: FakeAmi, service: MaskingService, world: World
 ) -> None:
     client = AmiClient(
         host="127.0.0.1", port=ami.port, username="masking", secret="s3cret", service=service
@@ -264,12 +266,12 @@ async def test_originate_when_disconnected_closes_the_record(
 
 
 async def test_reconcile_on_connect_and_on_fully_booted(
-    ami: FakeAmi, client: AmiClient, service: Masking, world: World, clock: FakeClock
+    ami: FakeAmi, client: AmiClient, service: MaskingService, world: World, clock: FakeClock
 ) -> None:
     by_var = operator_call(service, world, "PVZ1-00000", "1700000000.20")
     by_channel = operator_call(service, world, "PVZ1-00001", "1700000000.21")
     dead = operator_call(service, world, "PVZ1-00002", "1700000000.22")
-    records.mark_answered(service, dead, clock.now)
+    call_log.mark_answered(service, dead, clock.now)
     clock.advance(minutes=2)
     ami.channels = [
         {"Channel": "PJSIP/a-1", "Uniqueid": "1700000000.30", "Linkedid": "1700000000.30"},
@@ -279,7 +281,7 @@ async def test_reconcile_on_connect_and_on_fully_booted(
     await connected(client)
     await eventually(lambda: get(service, dead).ended_at is not None)
     assert get(service, dead).disposition == "answered"
-    assert get(service, dead).recording_error == records.RECORDING_MISSING
+    assert get(service, dead).recording_error == call_log.RECORDING_MISSING
     assert get(service, by_var).ended_at is None
     assert get(service, by_channel).ended_at is None
     assert len(ami.named("Getvar")) == 2
@@ -298,7 +300,7 @@ async def test_reconcile_on_connect_and_on_fully_booted(
 
 
 async def test_recording_failure_from_the_dialplan_is_visible(
-    ami: FakeAmi, client: AmiClient, service: Masking, world: World, clock: FakeClock
+    ami: FakeAmi, client: AmiClient, service: MaskingService, world: World, clock: FakeClock
 ) -> None:
     caller = "1700000000.40"
     call_id = operator_call(service, world, "PVZ1-00000", caller)
@@ -311,11 +313,11 @@ async def test_recording_failure_from_the_dialplan_is_visible(
         File="2026/11/18/x.wav",
         **staff,
     )
-    await eventually(lambda: get(service, call_id).recording_error == records.RECORDING_FAILED)
+    await eventually(lambda: get(service, call_id).recording_error == call_log.RECORDING_FAILED)
     customer = leg("Dest", "1700000000.41", caller, "PJSIP/trunk-00000041")
     await ami.emit(Event="DialEnd", **staff, **customer, DialStatus="ANSWER")
     await ami.emit(Event="Hangup", Cause="16", **staff)
     await eventually(lambda: get(service, call_id).ended_at is not None)
     await asyncio.sleep(0.2)  # the recording check ran: the specific error stays
     rec = get(service, call_id)
-    assert (rec.disposition, rec.recording_error) == ("answered", records.RECORDING_FAILED)
+    assert (rec.disposition, rec.recording_error) == ("answered", call_log.RECORDING_FAILED)

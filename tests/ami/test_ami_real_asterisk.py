@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from agi.ami import AmiClient, AmiLoginError
-from masking.calls import prepare_click2call
-from masking.service import Masking
+from masking.calls.click2call import prepare_click2call
+from masking.service import MaskingService
 from tests.ami.test_ami_events import eventually as _eventually
 from tests.ami.test_ami_events import get, operator_call
 from tests.conftest import FakeClock
@@ -30,7 +30,7 @@ CONTEXTS = ["masking-operator", "masking-click2call", "masking-inbound", "maskin
 
 @pytest.fixture(scope="module")
 def pbx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    from masking.pbx.local import LocalAsterisk
+    from lab.asterisk.local import LocalAsterisk
 
     instance = LocalAsterisk(tmp_path_factory.mktemp("asterisk"), log=lambda _m: None)
     try:
@@ -43,7 +43,7 @@ def pbx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     instance.stop()
 
 
-def client_for(pbx: object, service: Masking | None = None, **options: object) -> AmiClient:
+def client_for(pbx: object, service: MaskingService | None = None, **options: object) -> AmiClient:
     defaults: dict[str, object] = {"backoff_initial": 0.2, "backoff_max": 1.0, "boot_wait": 1.0}
     defaults.update(options)
     return AmiClient(
@@ -79,7 +79,7 @@ async def test_wrong_secret_is_refused(pbx: object) -> None:
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_originate_failure_reconnect_and_reconcile(
-    pbx: object, service: Masking, clock: FakeClock, tmp_path: Path
+    pbx: object, service: MaskingService, clock: FakeClock, tmp_path: Path
 ) -> None:
     world = seed_site(service, pool=3, shipments=3)
     orphan = operator_call(service, world, "PVZ1-00000", "1700000000.1")

@@ -7,10 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from masking import records
-from masking.calls import MaskingCallDesk, prepare_click2call
-from masking.models import CallRecord, Disposition
-from masking.service import Masking
+from masking.calls import call_log
+from masking.calls.click2call import prepare_click2call
+from masking.calls.desk import MaskingCallDesk
+from masking.reveal import reveal_number
+from masking.service import MaskingService
+from masking.states import Disposition
+from masking.storage.models import CallRecord
 from tests.conftest import FakeClock
 from tests.factories import World, seed_site
 
@@ -18,13 +21,13 @@ REASON = "postpaid_payment_failed"
 
 
 @pytest.fixture
-def world(service: Masking) -> World:
+def world(service: MaskingService) -> World:
     return seed_site(service, pool=3, shipments=3)
 
 
-def operator_call(service: Masking, world: World, shipment: str = "PVZ1-00000") -> str:
-    vn = service.reveal(
-        staff_id=world.owner_id, shipment_number=shipment, reason=REASON
+def operator_call(service: MaskingService, world: World, shipment: str = "PVZ1-00000") -> str:
+    vn = reveal_number(
+        service, staff_id=world.owner_id, shipment_number=shipment, reason=REASON
     ).virtual_number
     decision = MaskingCallDesk(service).operator_call(
         endpoint="pvz1-desk1", dialed=vn, channel_id=f"1700000000.{shipment[-1]}"
@@ -33,14 +36,14 @@ def operator_call(service: Masking, world: World, shipment: str = "PVZ1-00000") 
     return decision.call_id
 
 
-def get(service: Masking, call_id: str) -> CallRecord:
+def get(service: MaskingService, call_id: str) -> CallRecord:
     with service.db.session() as session:
         record = session.get(CallRecord, call_id)
         assert record is not None
         return record
 
 
-def write_recording(service: Masking, call_id: str, size: int) -> Path:
+def write_recording(service: MaskingService, call_id: str, size: int) -> Path:
     rel = get(service, call_id).recording_file
     assert rel
     path = service.settings.effective_recordings_dir / rel
@@ -70,27 +73,27 @@ def test_disposition_mapping(
     answered: bool, status: str | None, cause: int | None, expected: Disposition
 ) -> None:
     assert (
-        records.disposition_for(answered=answered, dial_status=status, hangup_cause=cause)
+        call_log.disposition_for(answered=answered, dial_status=status, hangup_cause=cause)
         is expected
     )
 
 
 def test_answered_call_lifecycle_with_recording(
-    service: Masking, world: World, clock: FakeClock
+    service: MaskingService, world: World, clock: FakeClock
 ) -> None:
     call_id = operator_call(service, world)
     start = clock.now
     clock.advance(seconds=5)
-    assert records.mark_answered(service, call_id, clock.now)
-    assert not records.mark_answered(service, call_id, clock.now + timedelta(seconds=3))
-    assert not records.mark_bridged(service, call_id, clock.now)
+    assert call_log.mark_answered(service, call_id, clock.now)
+    assert not call_log.mark_answered(service, call_id, clock.now + timedelta(seconds=3))
+    assert not call_log.mark_bridged(service, call_id, clock.now)
     rec = get(service, call_id)
     assert rec.answered_at == start + timedelta(seconds=5) and rec.status == "connected"
 
     clock.advance(seconds=60)
-    assert records.mark_ended(service, call_id, clock.now, hangup_cause=16, bridged_seconds=59)
+    assert call_log.mark_ended(service, call_id, clock.now, hangup_cause=16, bridged_seconds=59)
     write_recording(service, call_id, 48_000)
-    assert records.attach_recording(service, call_id)
+    assert call_log.attach_recording(service, call_id)
     rec = get(service, call_id)
     assert rec.disposition == Disposition.ANSWERED and rec.status == "ended"
     assert (rec.hangup_cause, rec.bridged_seconds, rec.recording_bytes) == (16, 59, 48_000)
@@ -98,8 +101,8 @@ def test_answered_call_lifecycle_with_recording(
 
     # repeated events after a reconnect change nothing
     clock.advance(seconds=30)
-    assert not records.mark_ended(service, call_id, clock.now, Disposition.FAILED, 34, 1)
-    assert not records.mark_answered(service, call_id, clock.now)
+    assert not call_log.mark_ended(service, call_id, clock.now, Disposition.FAILED, 34, 1)
+    assert not call_log.mark_answered(service, call_id, clock.now)
     again = get(service, call_id)
     assert (again.ended_at, again.disposition, again.bridged_seconds) == (
         rec.ended_at,
@@ -109,92 +112,94 @@ def test_answered_call_lifecycle_with_recording(
 
 
 def test_bridged_seconds_from_answer_when_unknown(
-    service: Masking, world: World, clock: FakeClock
+    service: MaskingService, world: World, clock: FakeClock
 ) -> None:
     call_id = operator_call(service, world)
-    records.mark_bridged(service, call_id, clock.now)
+    call_log.mark_bridged(service, call_id, clock.now)
     clock.advance(seconds=42)
-    records.mark_ended(service, call_id, clock.now, hangup_cause=16)
+    call_log.mark_ended(service, call_id, clock.now, hangup_cause=16)
     assert get(service, call_id).bridged_seconds == 42
 
 
 def test_busy_call_without_recording_has_no_error(
-    service: Masking, world: World, clock: FakeClock
+    service: MaskingService, world: World, clock: FakeClock
 ) -> None:
     call_id = operator_call(service, world)
-    records.mark_ended(service, call_id, clock.now, dial_status="BUSY", hangup_cause=17)
-    assert not records.attach_recording(service, call_id)
+    call_log.mark_ended(service, call_id, clock.now, dial_status="BUSY", hangup_cause=17)
+    assert not call_log.attach_recording(service, call_id)
     rec = get(service, call_id)
     assert (rec.disposition, rec.recording_error, rec.bridged_seconds) == ("busy", None, None)
 
 
 def test_answered_without_file_is_visible(
-    service: Masking, world: World, clock: FakeClock, caplog: pytest.LogCaptureFixture
+    service: MaskingService, world: World, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     call_id = operator_call(service, world)
-    records.mark_answered(service, call_id, clock.now)
-    records.mark_ended(service, call_id, clock.now, hangup_cause=16)
-    assert not records.attach_recording(service, call_id)
-    assert get(service, call_id).recording_error == records.RECORDING_MISSING
+    call_log.mark_answered(service, call_id, clock.now)
+    call_log.mark_ended(service, call_id, clock.now, hangup_cause=16)
+    assert not call_log.attach_recording(service, call_id)
+    assert get(service, call_id).recording_error == call_log.RECORDING_MISSING
     assert any(call_id in r.getMessage() and r.levelname == "ERROR" for r in caplog.records)
 
     write_recording(service, call_id, 44)
-    assert not records.attach_recording(service, call_id)
+    assert not call_log.attach_recording(service, call_id)
     rec = get(service, call_id)
-    assert (rec.recording_error, rec.recording_bytes) == (records.RECORDING_EMPTY, 44)
+    assert (rec.recording_error, rec.recording_bytes) == (call_log.RECORDING_EMPTY, 44)
 
     write_recording(service, call_id, 1000)
-    assert records.attach_recording(service, call_id)
+    assert call_log.attach_recording(service, call_id)
     rec = get(service, call_id)
     assert (rec.recording_error, rec.recording_bytes) == (None, 1000)
 
 
-def test_denied_stays_denied(service: Masking, world: World, clock: FakeClock) -> None:
+def test_denied_stays_denied(service: MaskingService, world: World, clock: FakeClock) -> None:
     decision = MaskingCallDesk(service).operator_call(
         endpoint="nobody", dialed="+74950000000", channel_id="1700000000.9"
     )
     assert decision.action == "deny"
     clock.advance(seconds=3)
-    assert not records.mark_answered(service, decision.call_id, clock.now)
-    assert not records.mark_ended(service, decision.call_id, clock.now, hangup_cause=16)
+    assert not call_log.mark_answered(service, decision.call_id, clock.now)
+    assert not call_log.mark_ended(service, decision.call_id, clock.now, hangup_cause=16)
     rec = get(service, decision.call_id)
     assert (rec.disposition, rec.answered_at, rec.hangup_cause) == ("denied", None, 16)
-    assert records.call_for_channel(service, "1700000000.9") == decision.call_id
+    assert call_log.call_for_channel(service, "1700000000.9") == decision.call_id
 
 
 def test_click2call_status_only_moves_forward(
-    service: Masking, world: World, clock: FakeClock
+    service: MaskingService, world: World, clock: FakeClock
 ) -> None:
     call_id, endpoint = prepare_click2call(
         service, staff_id=world.owner_id, shipment_number="PVZ1-00001", reason=REASON
     )
     assert endpoint == "pvz1-desk1"
     assert get(service, call_id).status == "ringing_staff"
-    assert records.set_status(service, call_id, "ringing_customer")
-    assert not records.set_status(service, call_id, "ringing_staff")
-    assert records.set_status(service, call_id, "connected")
+    assert call_log.set_status(service, call_id, "ringing_customer")
+    assert not call_log.set_status(service, call_id, "ringing_staff")
+    assert call_log.set_status(service, call_id, "connected")
     with pytest.raises(ValueError):
-        records.set_status(service, call_id, "exploded")
-    records.mark_ended(service, call_id, clock.now, Disposition.NO_ANSWER)
+        call_log.set_status(service, call_id, "exploded")
+    call_log.mark_ended(service, call_id, clock.now, Disposition.NO_ANSWER)
     rec = get(service, call_id)
     assert (rec.status, rec.disposition) == ("ended", "no_answer")
-    assert not records.set_status(service, call_id, "connected")
+    assert not call_log.set_status(service, call_id, "connected")
 
 
-def test_unknown_call_is_ignored(service: Masking, clock: FakeClock) -> None:
+def test_unknown_call_is_ignored(service: MaskingService, clock: FakeClock) -> None:
     missing = "0" * 32
-    assert not records.mark_answered(service, missing, clock.now)
-    assert not records.mark_ended(service, missing, clock.now)
-    assert not records.attach_recording(service, missing)
-    assert not records.set_status(service, missing, "connected")
-    assert records.call_for_channel(service, "nope") is None
+    assert not call_log.mark_answered(service, missing, clock.now)
+    assert not call_log.mark_ended(service, missing, clock.now)
+    assert not call_log.attach_recording(service, missing)
+    assert not call_log.set_status(service, missing, "connected")
+    assert call_log.call_for_channel(service, "nope") is None
 
 
-def test_reconcile_closes_dead_calls_only(service: Masking, world: World, clock: FakeClock) -> None:
+def test_reconcile_closes_dead_calls_only(
+    service: MaskingService, world: World, clock: FakeClock
+) -> None:
     alive_by_id = operator_call(service, world, "PVZ1-00000")
     alive_by_channel = operator_call(service, world, "PVZ1-00001")
     dead_answered = operator_call(service, world, "PVZ1-00002")
-    records.mark_answered(service, dead_answered, clock.now)
+    call_log.mark_answered(service, dead_answered, clock.now)
     write_recording(service, dead_answered, 5000)
     clock.advance(minutes=1)
     young = prepare_click2call(
@@ -204,7 +209,9 @@ def test_reconcile_closes_dead_calls_only(service: Masking, world: World, clock:
 
     alive_channel = get(service, alive_by_channel).channel_id
     assert alive_channel
-    closed = records.reconcile(service, {alive_by_id}, clock.now, alive_channel_ids={alive_channel})
+    closed = call_log.reconcile(
+        service, {alive_by_id}, clock.now, alive_channel_ids={alive_channel}
+    )
     assert closed == [dead_answered]
     rec = get(service, dead_answered)
     assert (rec.disposition, rec.status, rec.ended_at) == ("answered", "ended", clock.now)
@@ -214,13 +221,15 @@ def test_reconcile_closes_dead_calls_only(service: Masking, world: World, clock:
 
     # idempotent; the young click-to-call closes once it is past the grace period
     clock.advance(minutes=1)
-    assert records.reconcile(
+    assert call_log.reconcile(
         service, {alive_by_id}, clock.now, alive_channel_ids={alive_channel}
     ) == [young]
     assert get(service, young).disposition == "failed"
 
     # stale calls close even when a channel still claims them
     clock.advance(hours=5)
-    closed = records.reconcile(service, {alive_by_id}, clock.now, alive_channel_ids={alive_channel})
+    closed = call_log.reconcile(
+        service, {alive_by_id}, clock.now, alive_channel_ids={alive_channel}
+    )
     assert sorted(closed) == sorted([alive_by_id, alive_by_channel])
-    assert records.reconcile(service, set(), clock.now) == []
+    assert call_log.reconcile(service, set(), clock.now) == []

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from masking import admin
-from masking.models import CallRecord, Direction, Disposition, new_id
-from masking.service import Masking
+from masking import accounts, shipments, sites
+from masking.service import MaskingService
+from masking.states import Direction, Disposition
+from masking.storage.models import CallRecord, new_id
 from tests.factories import seed_site, virtual
 
 SITES = ("pvz1", "pvz2")
@@ -42,7 +43,7 @@ def write_wav(path: Path, seconds: float = 0.5, rate: int = 8000) -> int:
 
 @dataclass
 class Seeded:
-    service: Masking
+    service: MaskingService
     tokens: dict[str, str] = field(default_factory=dict)  # role -> token (site pvz1)
     logins: dict[str, str] = field(default_factory=dict)
     calls: dict[str, str] = field(default_factory=dict)  # site -> call id with a recording
@@ -55,16 +56,18 @@ class Seeded:
         return f"{site.upper()}-{i:05d}"
 
 
-def seed_world(service: Masking, *, pool: int = 20) -> Seeded:
+def seed_world(service: MaskingService, *, pool: int = 20) -> Seeded:
     seeded = Seeded(service)
     for index, code in enumerate(SITES):
         seed_site(service, code, pool=pool if index == 0 else 0)
         with service.db.session() as session:
-            site = admin.get_site(session, code)
+            site = sites.get_site(session, code)
             for i in range(3):
-                admin.add_shipment(session, site, f"{code.upper()}-{i:05d}", customer_of(code, i))
+                shipments.add_shipment(
+                    session, site, f"{code.upper()}-{i:05d}", customer_of(code, i)
+                )
                 seeded.customers.append(customer_of(code, i))
-            admin.add_staff(
+            accounts.add_staff(
                 session,
                 login=f"{code}-empvis",
                 role="employee",
@@ -73,8 +76,8 @@ def seed_world(service: Masking, *, pool: int = 20) -> Seeded:
                 visible=True,
                 password="empvis-pass",
             )
-            emp = admin.get_staff(session, f"{code}-emp")
-            emp.password_hash = admin.hash_password("emp-pass")
+            emp = accounts.get_staff(session, f"{code}-emp")
+            emp.password_hash = accounts.hash_password("emp-pass")
             # an answered call with a recording on disk, made by the site's employee
             started = service.clock() - timedelta(days=2)
             call_id = new_id()
@@ -100,9 +103,9 @@ def seed_world(service: Masking, *, pool: int = 20) -> Seeded:
             )
             seeded.calls[code] = call_id
     with service.db.session() as session:
-        site = admin.get_site(session, "pvz1")
-        admin.add_staff(session, login="root", role="admin", site=None, password="admin-pass")
-        admin.add_staff(session, login="qa1", role="qa", site=None, password="qa-pass")
+        site = sites.get_site(session, "pvz1")
+        accounts.add_staff(session, login="root", role="admin", site=None, password="admin-pass")
+        accounts.add_staff(session, login="qa1", role="qa", site=None, password="qa-pass")
         logins = {
             "owner": "pvz1-owner",
             "staff_manager": "pvz1-manager",
@@ -112,7 +115,7 @@ def seed_world(service: Masking, *, pool: int = 20) -> Seeded:
             "qa": "qa1",
         }
         for role, login in logins.items():
-            seeded.tokens[role] = admin.issue_token(admin.get_staff(session, login))
+            seeded.tokens[role] = accounts.issue_token(accounts.get_staff(session, login))
         seeded.logins = logins
     return seeded
 
@@ -131,7 +134,7 @@ class RecordingOriginator:
 
 
 @pytest.fixture
-def world(service: Masking) -> Seeded:
+def world(service: MaskingService) -> Seeded:
     return seed_world(service)
 
 
@@ -142,7 +145,7 @@ def originator() -> RecordingOriginator:
 
 @pytest.fixture
 def client(
-    service: Masking, world: Seeded, originator: RecordingOriginator
+    service: MaskingService, world: Seeded, originator: RecordingOriginator
 ) -> Iterator[TestClient]:
     from masking.web import create_app
 

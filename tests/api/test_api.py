@@ -6,15 +6,17 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from masking import records
-from masking.models import Binding, CallRecord, RevealAudit, Site, VirtualNumber
-from masking.service import Masking
+from masking.calls import call_log
+from masking.service import MaskingService
+from masking.storage.models import Binding, CallRecord, RevealAudit, Site, VirtualNumber
 from masking.web import create_app
 from tests.api.conftest import RecordingOriginator, Seeded
 from tests.conftest import FakeClock
@@ -27,7 +29,7 @@ def reveal(client: TestClient, world: Seeded, role: str = "owner", **extra: str)
     return client.post("/api/v1/reveals", json=body, headers=world.headers(role))
 
 
-def counts(service: Masking) -> tuple[int, int, int, int]:
+def counts(service: MaskingService) -> tuple[int, int, int, int]:
     with service.db.session() as session:
         return (
             session.scalar(select(func.count()).select_from(Binding)) or 0,
@@ -44,7 +46,7 @@ def test_openapi_and_docs(client: TestClient) -> None:
 
 
 def test_search_then_reveal_gives_temporary_number_and_audit(
-    client: TestClient, world: Seeded, service: Masking
+    client: TestClient, world: Seeded, service: MaskingService
 ) -> None:
     item = client.get("/api/v1/items/PVZ1-00001", headers=world.headers("employee")).json()
     assert item["live_number"] is False and item["may_reveal"] is False
@@ -60,7 +62,7 @@ def test_search_then_reveal_gives_temporary_number_and_audit(
 
 
 def test_refusals_have_codes_and_sentences(
-    client: TestClient, world: Seeded, service: Masking, clock: FakeClock
+    client: TestClient, world: Seeded, service: MaskingService, clock: FakeClock
 ) -> None:
     cases = [
         (reveal(client, world, "employee"), 403, "not_allowed"),
@@ -82,7 +84,7 @@ def test_refusals_have_codes_and_sentences(
         assert error["code"] == code and len(error["message"]) > 10
 
 
-def test_pool_exhausted_is_503(service: Masking) -> None:
+def test_pool_exhausted_is_503(service: MaskingService) -> None:
     from tests.api.conftest import seed_world
 
     world = seed_world(service, pool=1)
@@ -96,7 +98,7 @@ def test_pool_exhausted_is_503(service: Masking) -> None:
 
 
 def test_idempotency_key_replays_reveal_and_click_to_call(
-    client: TestClient, world: Seeded, service: Masking, originator: RecordingOriginator
+    client: TestClient, world: Seeded, service: MaskingService, originator: RecordingOriginator
 ) -> None:
     headers = {**world.headers("owner"), "Idempotency-Key": "abc-1"}
     body = {"shipment": "PVZ1-00002", "reason": REASON}
@@ -122,7 +124,7 @@ def test_idempotency_key_replays_reveal_and_click_to_call(
 
 
 def test_click_to_call_status_by_polling_and_sse(
-    client: TestClient, world: Seeded, service: Masking, originator: RecordingOriginator
+    client: TestClient, world: Seeded, service: MaskingService, originator: RecordingOriginator
 ) -> None:
     response = client.post(
         "/api/v1/calls",
@@ -138,11 +140,11 @@ def test_click_to_call_status_by_polling_and_sse(
 
     def asterisk() -> None:  # what the AMI client does on events
         time.sleep(0.3)
-        records.set_status(service, call["id"], "ringing_customer")
+        call_log.set_status(service, call["id"], "ringing_customer")
         time.sleep(0.7)
-        records.mark_answered(service, call["id"], service.clock())
+        call_log.mark_answered(service, call["id"], service.clock())
         time.sleep(0.7)
-        records.mark_ended(service, call["id"], service.clock() + timedelta(seconds=30))
+        call_log.mark_ended(service, call["id"], service.clock() + timedelta(seconds=30))
 
     worker = threading.Thread(target=asterisk)
     worker.start()
@@ -163,7 +165,7 @@ def test_click_to_call_status_by_polling_and_sse(
     assert polled.json()["status"] == "ended" and polled.json()["bridged_seconds"] == 30
 
 
-def test_click_to_call_failures(client: TestClient, world: Seeded, service: Masking) -> None:
+def test_click_to_call_failures(client: TestClient, world: Seeded, service: MaskingService) -> None:
     failing = RecordingOriginator(fail=True)
     with TestClient(create_app(service, failing)) as other:
         response = other.post(
@@ -232,7 +234,7 @@ def test_owner_switches_visibility_then_employee_reveals(client: TestClient, wor
 
 
 def test_admin_sites_hours_exceptions_suspend(
-    client: TestClient, world: Seeded, service: Masking
+    client: TestClient, world: Seeded, service: MaskingService
 ) -> None:
     admin_h = world.headers("admin")
     site = client.put(
@@ -300,7 +302,7 @@ def test_pool_and_reasons_admin(client: TestClient, world: Seeded) -> None:
 
 
 def test_garbage_and_oversized_input_change_nothing(
-    client: TestClient, world: Seeded, service: Masking
+    client: TestClient, world: Seeded, service: MaskingService
 ) -> None:
     owner = world.headers("owner")
     before = counts(service)
@@ -378,7 +380,7 @@ def test_cookie_session_needs_csrf_for_changes(client: TestClient, world: Seeded
 
 
 def test_recordings_range_sample_and_retention(
-    client: TestClient, world: Seeded, service: Masking, clock: FakeClock
+    client: TestClient, world: Seeded, service: MaskingService, clock: FakeClock
 ) -> None:
     qa = world.headers("qa")
     call_id = world.calls["pvz1"]
@@ -415,10 +417,14 @@ def test_recordings_range_sample_and_retention(
     assert gone.status_code == 404 and gone.json()["error"]["code"] == "no_recording"
 
 
-def test_recordings_cli(world: Seeded, service: Masking, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from masking.web import cli
+def test_recordings_cli(world: Seeded, service: MaskingService, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from masking.cli import recordings as cli
 
-    monkeypatch.setattr(cli, "_service", lambda: service)
+    @contextmanager
+    def service_scope() -> Iterator[MaskingService]:
+        yield service
+
+    monkeypatch.setattr(cli, "service_scope", service_scope)
     runner = CliRunner()
     listed = runner.invoke(cli.recordings_app, ["list", "--json"])
     assert listed.exit_code == 0 and len(json.loads(listed.output)) == 2

@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 import uvicorn
 
-from masking.db import Database
-from masking.pool import LivePool
-from masking.service import Masking
+from masking.numbers import bindings
+from masking.numbers.pool import LivePool
+from masking.service import MaskingService
+from masking.storage.db import Database
 from tests.api.conftest import RecordingOriginator, Seeded, seed_world
 from tests.conftest import FakeClock, make_settings, unavailable
 
@@ -70,27 +71,27 @@ class Server:
 @pytest.fixture
 def browser_service(
     tmp_path: Path, sqlite_url: str, redis_prefix: str, clock: FakeClock
-) -> Iterator[Masking]:
+) -> Iterator[MaskingService]:
     settings = make_settings(tmp_path, sqlite_url, redis_prefix)
-    service = Masking(
+    service = MaskingService(
         settings,
         Database(settings.effective_database_url),
         LivePool.from_url(settings.redis_url, settings.redis_prefix),
         clock,
     )
-    service.restore_live_state()
+    bindings.restore_live_state(service)
     yield service
     service.db.dispose()
     service.pool.redis.close()
 
 
 @pytest.fixture
-def seeded(browser_service: Masking) -> Seeded:
+def seeded(browser_service: MaskingService) -> Seeded:
     return seed_world(browser_service)
 
 
 @pytest.fixture
-def console(browser_service: Masking, seeded: Seeded) -> Iterator[Server]:
+def console(browser_service: MaskingService, seeded: Seeded) -> Iterator[Server]:
     from masking.web import create_app
 
     with Server(create_app(browser_service, RecordingOriginator())) as server:

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from masking.calls import call_log
 from tests.api.conftest import Seeded
 from tests.browser.conftest import Server, Shots, sign_in, sign_out
 
@@ -166,8 +167,6 @@ def test_call_button_shows_live_status(
     import time
     from datetime import timedelta
 
-    from masking import records
-
     page = new_page()
     sign_in(page, "pvz1-owner", "owner-pass")
     reveal_in_page(page, shots, "PVZ1-00001", "call")
@@ -179,11 +178,11 @@ def test_call_button_shows_live_status(
 
     def asterisk() -> None:
         time.sleep(0.5)
-        records.set_status(browser_service, call_id, "ringing_customer")
+        call_log.set_status(browser_service, call_id, "ringing_customer")
         time.sleep(1.0)
-        records.mark_answered(browser_service, call_id, browser_service.clock())
+        call_log.mark_answered(browser_service, call_id, browser_service.clock())
         time.sleep(1.5)
-        records.mark_ended(
+        call_log.mark_ended(
             browser_service, call_id, browser_service.clock() + timedelta(seconds=20)
         )
 

@@ -8,12 +8,14 @@ import pytest
 import redis
 from sqlalchemy import select
 
-from masking import admin
-from masking.calls import MaskingCallDesk, prepare_click2call
-from masking.calls_contract import DenyReason
-from masking.models import CallRecord
-from masking.pool import LivePool
-from masking.service import Masking
+from masking import sites
+from masking.calls.click2call import prepare_click2call
+from masking.calls.desk import MaskingCallDesk
+from masking.numbers.pool import LivePool
+from masking.refusals import Refusal
+from masking.reveal import reveal_number
+from masking.service import MaskingService
+from masking.storage.models import CallRecord
 from tests.conftest import FakeClock
 from tests.factories import World, customer, seed_site
 
@@ -21,28 +23,28 @@ REASON = "postpaid_payment_failed"
 
 
 @pytest.fixture
-def desk(service: Masking) -> MaskingCallDesk:
+def desk(service: MaskingService) -> MaskingCallDesk:
     return MaskingCallDesk(service)
 
 
 @pytest.fixture
-def world(service: Masking) -> Iterator[World]:
+def world(service: MaskingService) -> Iterator[World]:
     yield seed_site(service, pool=3, shipments=2)
 
 
-def reveal(service: Masking, world: World, shipment: str = "PVZ1-00000") -> str:
-    return service.reveal(
-        staff_id=world.owner_id, shipment_number=shipment, reason=REASON
+def reveal(service: MaskingService, world: World, shipment: str = "PVZ1-00000") -> str:
+    return reveal_number(
+        service, staff_id=world.owner_id, shipment_number=shipment, reason=REASON
     ).virtual_number
 
 
-def records(service: Masking) -> list[CallRecord]:
+def records(service: MaskingService) -> list[CallRecord]:
     with service.db.session() as session:
         return list(session.scalars(select(CallRecord).order_by(CallRecord.started_at)))
 
 
 def test_operator_call_dials_customer_masked(
-    service: Masking, desk: MaskingCallDesk, world: World
+    service: MaskingService, desk: MaskingCallDesk, world: World
 ) -> None:
     vn = reveal(service, world)
     decision = desk.operator_call(endpoint="pvz1-desk2", dialed=vn.lstrip("+"), channel_id="c.1")
@@ -59,7 +61,7 @@ def test_operator_call_dials_customer_masked(
 
 @pytest.mark.parametrize("dialed_form", ["+{}", "{}", "8{}"])
 def test_operator_dialed_forms(
-    service: Masking, desk: MaskingCallDesk, world: World, dialed_form: str
+    service: MaskingService, desk: MaskingCallDesk, world: World, dialed_form: str
 ) -> None:
     vn = reveal(service, world)
     dialed = dialed_form.format(vn[2:] if dialed_form == "8{}" else vn.lstrip("+"))
@@ -67,17 +69,17 @@ def test_operator_dialed_forms(
 
 
 def test_operator_denials(
-    service: Masking, desk: MaskingCallDesk, world: World, clock: FakeClock
+    service: MaskingService, desk: MaskingCallDesk, world: World, clock: FakeClock
 ) -> None:
     vn = reveal(service, world)
     other = seed_site(service, "pvz2", pool=0, shipments=1)
     cases = [
-        ("pvz1-desk3", vn, DenyReason.NOT_ALLOWED),  # employee without visibility
-        ("pvz2-desk1", vn, DenyReason.OTHER_SITE),  # owner of another site
-        ("nobody", vn, DenyReason.NOT_ALLOWED),  # unknown endpoint
-        ("pvz1-desk1", "123&PJSIP/x@carrier", DenyReason.INVALID_INPUT),
-        ("pvz1-desk1", "+74950009999", DenyReason.UNKNOWN),  # never issued
-        ("bad endpoint\n", vn, DenyReason.INVALID_INPUT),
+        ("pvz1-desk3", vn, Refusal.NOT_ALLOWED),  # employee without visibility
+        ("pvz2-desk1", vn, Refusal.OTHER_SITE),  # owner of another site
+        ("nobody", vn, Refusal.NOT_ALLOWED),  # unknown endpoint
+        ("pvz1-desk1", "123&PJSIP/x@carrier", Refusal.INVALID_INPUT),
+        ("pvz1-desk1", "+74950009999", Refusal.UNKNOWN),  # never issued
+        ("bad endpoint\n", vn, Refusal.INVALID_INPUT),
     ]
     for endpoint, dialed, reason in cases:
         decision = desk.operator_call(endpoint=endpoint, dialed=dialed, channel_id="c")
@@ -86,16 +88,16 @@ def test_operator_denials(
     assert other.site_id
     clock.advance(hours=11)  # 23:00 Moscow
     closed = desk.operator_call(endpoint="pvz1-desk1", dialed=vn, channel_id="c")
-    assert closed.deny_reason is DenyReason.CLOSED
+    assert closed.deny_reason is Refusal.CLOSED
     assert (closed.opens_at, closed.opens_day) == ("0900", 3)
     clock.advance(hours=14)  # next day 13:00, binding expired (24 h from 12:00)
     expired = desk.operator_call(endpoint="pvz1-desk1", dialed=vn, channel_id="c")
-    assert expired.deny_reason is DenyReason.EXPIRED
+    assert expired.deny_reason is Refusal.EXPIRED
     with service.db.session() as session:
-        admin.suspend(admin.get_site(session, "pvz1"), reason="complaints", by="admin")
+        sites.suspend(sites.get_site(session, "pvz1"), reason="complaints", by="admin")
     assert (
         desk.operator_call(endpoint="pvz1-desk1", dialed=vn, channel_id="c").deny_reason
-        is DenyReason.SUSPENDED
+        is Refusal.SUSPENDED
     )
     denied = [r for r in records(service) if r.disposition == "denied"]
     assert len(denied) == len(cases) + 3
@@ -103,7 +105,7 @@ def test_operator_denials(
 
 
 def test_inbound_rings_site_phones(
-    service: Masking, desk: MaskingCallDesk, world: World, clock: FakeClock
+    service: MaskingService, desk: MaskingCallDesk, world: World, clock: FakeClock
 ) -> None:
     vn = reveal(service, world)
     decision = desk.inbound_call(caller="8" + customer(0)[2:], did=vn.lstrip("+"), channel_id="i")
@@ -113,23 +115,21 @@ def test_inbound_rings_site_phones(
     assert decision.callerid_name == "Order PVZ1-00000"
     assert "7916" not in (decision.callerid_name or "")
     stranger = desk.inbound_call(caller="+79169999999", did=vn, channel_id="i")
-    assert stranger.deny_reason is DenyReason.UNKNOWN
+    assert stranger.deny_reason is Refusal.UNKNOWN
     anonymous = desk.inbound_call(caller="", did=vn, channel_id="i")
-    assert anonymous.deny_reason is DenyReason.UNKNOWN
+    assert anonymous.deny_reason is Refusal.UNKNOWN
     clock.advance(hours=11)
     assert (
-        desk.inbound_call(caller=customer(0), did=vn, channel_id="i").deny_reason
-        is DenyReason.CLOSED
+        desk.inbound_call(caller=customer(0), did=vn, channel_id="i").deny_reason is Refusal.CLOSED
     )
     clock.advance(hours=14)
     assert (
-        desk.inbound_call(caller=customer(0), did=vn, channel_id="i").deny_reason
-        is DenyReason.EXPIRED
+        desk.inbound_call(caller=customer(0), did=vn, channel_id="i").deny_reason is Refusal.EXPIRED
     )
 
 
 def test_click2call(
-    service: Masking, desk: MaskingCallDesk, world: World, clock: FakeClock
+    service: MaskingService, desk: MaskingCallDesk, world: World, clock: FakeClock
 ) -> None:
     call_id, endpoint = prepare_click2call(
         service, staff_id=world.owner_id, shipment_number="PVZ1-00001", reason=REASON
@@ -140,27 +140,25 @@ def test_click2call(
     assert decision.dial_number == customer(1).lstrip("+")
     again = desk.click2call_leg(call_id=call_id, channel_id="k")  # replay is refused
     assert again.action == "deny"
-    assert desk.click2call_leg(call_id="0" * 32, channel_id="k").deny_reason is DenyReason.UNKNOWN
-    assert (
-        desk.click2call_leg(call_id="x;y", channel_id="k").deny_reason is DenyReason.INVALID_INPUT
-    )
+    assert desk.click2call_leg(call_id="0" * 32, channel_id="k").deny_reason is Refusal.UNKNOWN
+    assert desk.click2call_leg(call_id="x;y", channel_id="k").deny_reason is Refusal.INVALID_INPUT
     late, _ = prepare_click2call(
         service, staff_id=world.owner_id, shipment_number="PVZ1-00000", reason=REASON
     )
     clock.advance(minutes=5)
-    assert desk.click2call_leg(call_id=late, channel_id="k").deny_reason is DenyReason.EXPIRED
+    assert desk.click2call_leg(call_id=late, channel_id="k").deny_reason is Refusal.EXPIRED
 
 
 def test_redis_down_fails_closed(
-    settings, clock: FakeClock, world: World, service: Masking
+    settings, clock: FakeClock, world: World, service: MaskingService
 ) -> None:
     vn = reveal(service, world)
     dead = LivePool(
         redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2), settings.redis_prefix
     )
-    desk = MaskingCallDesk(Masking(settings, service.db, dead, clock))
+    desk = MaskingCallDesk(MaskingService(settings, service.db, dead, clock))
     decision = desk.operator_call(endpoint="pvz1-desk1", dialed=vn, channel_id="c")
-    assert (decision.action, decision.deny_reason) == ("deny", DenyReason.UNAVAILABLE)
+    assert (decision.action, decision.deny_reason) == ("deny", Refusal.UNAVAILABLE)
     last = records(service)[-1]
     assert (last.disposition, last.deny_reason, last.staff_id) == (
         "denied",
@@ -170,7 +168,7 @@ def test_redis_down_fails_closed(
 
 
 def test_no_log_line_has_a_full_customer_number(
-    service: Masking, desk: MaskingCallDesk, world: World, caplog: pytest.LogCaptureFixture
+    service: MaskingService, desk: MaskingCallDesk, world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level("DEBUG")
     vn = reveal(service, world)
@@ -188,7 +186,7 @@ def test_no_log_line_has_a_full_customer_number(
 
 
 def test_malformed_requests_refused_by_the_adapter_are_on_record(
-    service: Masking, desk: MaskingCallDesk
+    service: MaskingService, desk: MaskingCallDesk
 ) -> None:
     for route, direction in (
         ("operator-call", "outbound"),
@@ -196,9 +194,9 @@ def test_malformed_requests_refused_by_the_adapter_are_on_record(
         ("click2call", "click2call"),
     ):
         decision = desk.record_denied(
-            route=route, channel_id="chan-9", reason=DenyReason.INVALID_INPUT
+            route=route, channel_id="chan-9", reason=Refusal.INVALID_INPUT
         )
-        assert (decision.action, decision.deny_reason) == ("deny", DenyReason.INVALID_INPUT)
+        assert (decision.action, decision.deny_reason) == ("deny", Refusal.INVALID_INPUT)
         record = next(r for r in records(service) if r.id == decision.call_id)
         assert (record.direction, record.disposition, record.deny_reason) == (
             direction,

@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-from masking import admin
-from masking.service import Masking, RevealRefused
+from masking import shipments, sites
+from masking.numbers import bindings
+from masking.refusals import Refused
+from masking.reveal import reveal_number
+from masking.service import MaskingService
 from tests.factories import seed_site, virtual
 
 SITES = 4
@@ -15,16 +18,16 @@ CUSTOMERS = 90  # customers shared across sites; more customers than pool number
 POOL = 40
 
 
-def test_parallel_reveals_keep_both_uniqueness_rules(service: Masking) -> None:
+def test_parallel_reveals_keep_both_uniqueness_rules(service: MaskingService) -> None:
     worlds = [seed_site(service, f"c{i}") for i in range(SITES)]
-    service.add_pool_numbers([virtual(i) for i in range(POOL)], "RU")
+    bindings.add_pool_numbers(service, [virtual(i) for i in range(POOL)], "RU")
     with service.db.session() as session:
         for s in range(SITES):
-            site = admin.get_site(session, f"c{s}")
+            site = sites.get_site(session, f"c{s}")
             rows = "\n".join(
                 f"X{n},+7916{(s * 37 + n) % CUSTOMERS:07d}" for n in range(SHIPMENTS_PER_SITE)
             )
-            admin.import_shipments(session, site, "shipment,phone\n" + rows + "\n")
+            shipments.import_shipments(session, site, "shipment,phone\n" + rows + "\n")
 
     jobs = [(w.owner_id, f"X{n}") for n in range(SHIPMENTS_PER_SITE) for w in worlds]
     jobs += jobs[::3]  # some shipments revealed twice at once
@@ -32,11 +35,11 @@ def test_parallel_reveals_keep_both_uniqueness_rules(service: Masking) -> None:
     def reveal(job: tuple[int, str]) -> tuple[str, str | None]:
         staff_id, shipment = job
         try:
-            r = service.reveal(
-                staff_id=staff_id, shipment_number=shipment, reason="item_found_later"
+            r = reveal_number(
+                service, staff_id=staff_id, shipment_number=shipment, reason="item_found_later"
             )
             return ("ok", r.binding_id)
-        except RevealRefused as exc:
+        except Refused as exc:
             return (exc.code, None)
 
     with ThreadPoolExecutor(max_workers=24) as executor:
@@ -46,19 +49,19 @@ def test_parallel_reveals_keep_both_uniqueness_rules(service: Masking) -> None:
     assert set(outcomes) <= {"ok", "pool_exhausted"}, outcomes
     assert outcomes["ok"] >= POOL  # every site could use at least the whole pool once
 
-    live = service.live_bindings()
+    live = bindings.live_bindings(service)
     assert len(live) == len({b.id for b in live})
     site_pairs = Counter((b.site_id, b.virtual_number) for b in live)
     customer_pairs = Counter((b.customer_phone, b.virtual_number) for b in live)
-    shipments = Counter(b.shipment_id for b in live)
+    per_shipment = Counter(b.shipment_id for b in live)
     assert max(site_pairs.values()) == 1
     assert max(customer_pairs.values()) == 1
-    assert max(shipments.values()) == 1
+    assert max(per_shipment.values()) == 1
     # what Redis answers matches the database
     for b in live:
-        found = service.binding_for_site(b.site_id, b.virtual_number)
+        found = bindings.for_site(service, b.site_id, b.virtual_number)
         assert found is not None and found.id == b.id
-        back = service.binding_for_customer(b.customer_phone, b.virtual_number)
+        back = bindings.for_customer(service, b.customer_phone, b.virtual_number)
         assert back is not None and back.id == b.id
     ok_ids = {bid for code, bid in results if code == "ok"}
     assert ok_ids == {b.id for b in live}

@@ -10,8 +10,8 @@ import pytest
 from alembic import command
 from sqlalchemy import create_engine, inspect, text
 
-from masking.db import Database, alembic_config
-from masking.models import Base
+from masking.storage.db import Database, alembic_config
+from masking.storage.models import Base
 from tests.conftest import PG_ADMIN_URL
 
 

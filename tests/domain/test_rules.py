@@ -8,8 +8,9 @@ import pytest
 
 from masking import policy
 from masking.hours import Schedule, ScheduleError, parse_weekly_text
-from masking.models import Role, Site, Staff
-from masking.phones import InvalidPhoneNumber, mask_number, normalize
+from masking.numbers.phones import InvalidPhoneNumber, mask_number, normalize
+from masking.states import Role
+from masking.storage.models import Site, Staff
 
 MSK = "Europe/Moscow"  # UTC+3, no DST
 BERLIN = "Europe/Berlin"  # DST: 2026-03-29 02:00 -> 03:00, 2026-10-25 03:00 -> 02:00

@@ -8,7 +8,7 @@ never be skipped.
 The instance's SIP peers all live on 127.0.0.1 (see the comment at the top of the
 rendered pjsip.conf): desk phones authenticate with digest (desk1..desk3, smoke1), the
 "carrier" is a SIPp UAS on :attr:`E2E.carrier_port` and inbound calls from it are
-identified by the header X-Masking-Test-Trunk: carrier; desk1 and desk2 are also "site
+identified by the header X-MaskingService-Test-Trunk: carrier; desk1 and desk2 are also "site
 phones" with a static contact on :attr:`E2E.site_ports` (a SIPp UAS answers there).
 """
 
@@ -25,14 +25,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from agi.app import ServiceThread
-from masking import admin
+from lab.asterisk import LocalAsterisk, Phone, Ports, RootfsError, ensure_rootfs
+from lab.asterisk.local import AsteriskError
+from lab.sipp import Sipp, SippResult, free_udp_port
+from masking import accounts, shipments, sites
 from masking.config import load_settings
-from masking.models import Base, CallRecord
-from masking.pbx import LocalAsterisk, Phone, Ports, RootfsError, ensure_rootfs
-from masking.pbx.local import AsteriskError
-from masking.pbx.sipp import Sipp, SippResult, free_udp_port
-from masking.service import Masking
+from masking.numbers import bindings
+from masking.reveal import reveal_number
+from masking.runtime import RuntimeThread
+from masking.service import MaskingService
+from masking.storage.models import Base, CallRecord
 from tests.conftest import unavailable
 from tests.factories import World
 
@@ -170,18 +172,18 @@ class Live:
     pvz1 for CUSTOMER_1 and S2 of pvz2 for CUSTOMER_2."""
 
     e2e: E2E
-    thread: ServiceThread
+    thread: RuntimeThread
     site1: World
     site2: World
 
     @property
-    def service(self) -> Masking:
-        return self.thread.service.masking
+    def service(self) -> MaskingService:
+        return self.thread.runtime.service
 
     def reveal(self, shipment: str = "S1", staff_id: int | None = None) -> str:
         staff = staff_id or (self.site1.owner_id if shipment == "S1" else self.site2.owner_id)
-        return self.service.reveal(
-            staff_id=staff, shipment_number=shipment, reason="item_found_later"
+        return reveal_number(
+            self.service, staff_id=staff, shipment_number=shipment, reason="item_found_later"
         ).virtual_number
 
     def records(self) -> list[CallRecord]:
@@ -206,7 +208,7 @@ CUSTOMER_2 = "+79007654321"
 
 
 @pytest.fixture(scope="session")
-def live_service(e2e: E2E, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceThread]:
+def live_service(e2e: E2E, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RuntimeThread]:
     workdir = tmp_path_factory.mktemp("live")
     settings = load_settings(
         var_dir=workdir,
@@ -218,35 +220,35 @@ def live_service(e2e: E2E, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         recordings_dir=e2e.asterisk.monitor_dir,
         agi_request_timeout=2.0,
     )
-    thread = ServiceThread(settings).start()
+    thread = RuntimeThread(settings).start()
     try:
-        assert thread.service.ami is not None
-        thread.run(thread.service.ami.wait_connected(15))
+        assert thread.runtime.ami is not None
+        thread.run(thread.runtime.ami.wait_connected(15))
         yield thread
     finally:
         thread.stop()
-        thread.service.masking.pool.flush()
+        thread.runtime.service.pool.flush()
 
 
 def _point_dialplan_at(e2e: E2E, port: int) -> None:
     e2e.asterisk.cli(f"dialplan set global MASKING_AGI agi://127.0.0.1:{port}")
 
 
-def _reset(service: Masking) -> None:
+def _reset(service: MaskingService) -> None:
     with service.db.session() as session:
         for table in reversed(Base.metadata.sorted_tables):
             if table.name != "reasons":
                 session.execute(table.delete())
     service.pool.flush()
-    service.restore_live_state()
+    bindings.restore_live_state(service)
 
 
 @pytest.fixture
-def live(e2e: E2E, live_service: ServiceThread) -> Iterator[Live]:
-    service = live_service.service.masking
+def live(e2e: E2E, live_service: RuntimeThread) -> Iterator[Live]:
+    service = live_service.runtime.service
     _reset(service)
     with service.db.session() as session:
-        pvz1 = admin.create_site(
+        pvz1 = sites.create_site(
             session,
             code="pvz1",
             name="PVZ 1",
@@ -255,7 +257,7 @@ def live(e2e: E2E, live_service: ServiceThread) -> Iterator[Live]:
             hours="daily 00:00-24:00",
             ring_endpoints=["desk1"],
         )
-        pvz2 = admin.create_site(
+        pvz2 = sites.create_site(
             session,
             code="pvz2",
             name="PVZ 2",
@@ -264,7 +266,7 @@ def live(e2e: E2E, live_service: ServiceThread) -> Iterator[Live]:
             hours="daily 00:00-24:00",
             ring_endpoints=["desk3"],
         )
-        owner1 = admin.add_staff(
+        owner1 = accounts.add_staff(
             session,
             login="owner1",
             role="owner",
@@ -272,17 +274,19 @@ def live(e2e: E2E, live_service: ServiceThread) -> Iterator[Live]:
             password="owner1-pass",
             endpoint="desk1",
         )
-        employee1 = admin.add_staff(
+        employee1 = accounts.add_staff(
             session, login="employee1", role="employee", site=pvz1, endpoint="desk2"
         )
-        owner2 = admin.add_staff(session, login="owner2", role="owner", site=pvz2, endpoint="desk3")
-        admin.add_shipment(session, pvz1, "S1", CUSTOMER_1)
-        admin.add_shipment(session, pvz2, "S2", CUSTOMER_2)
+        owner2 = accounts.add_staff(
+            session, login="owner2", role="owner", site=pvz2, endpoint="desk3"
+        )
+        shipments.add_shipment(session, pvz1, "S1", CUSTOMER_1)
+        shipments.add_shipment(session, pvz2, "S2", CUSTOMER_2)
         site1 = World(pvz1.id, owner1.id, employee1.id, owner1.id)
         site2 = World(pvz2.id, owner2.id, owner2.id, owner2.id)
-    service.add_pool_numbers(["+74951110001", "+74951110002", "+74951110003"], "RU")
-    assert live_service.service.agi is not None
-    _point_dialplan_at(e2e, live_service.service.agi.port)
+    bindings.add_pool_numbers(service, ["+74951110001", "+74951110002", "+74951110003"], "RU")
+    assert live_service.runtime.agi is not None
+    _point_dialplan_at(e2e, live_service.runtime.agi.port)
     try:
         yield Live(e2e, live_service, site1, site2)
     finally:

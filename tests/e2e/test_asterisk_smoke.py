@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from masking.pbx.sipp import Sipp
+from lab.sipp import Sipp
 from tests.e2e.conftest import E2E
 
 pytestmark = pytest.mark.e2e
@@ -205,7 +205,7 @@ def test_dialed_string_that_is_not_a_number_is_not_dialed(e2e: E2E) -> None:
 
 def test_admin_samples_load_in_asterisk(rootfs: Path, tmp_path: Path) -> None:
     """dialplan/pjsip.sample.conf and manager.sample.conf are valid for Asterisk 22."""
-    from masking.pbx.local import DIALPLAN_DIR, LocalAsterisk
+    from lab.asterisk.local import DIALPLAN_DIR, LocalAsterisk
 
     class WithSamples(LocalAsterisk):
         def render(self) -> None:
@@ -229,7 +229,7 @@ def test_admin_samples_load_in_asterisk(rootfs: Path, tmp_path: Path) -> None:
 
 
 def test_up_status_down_leave_nothing_behind(rootfs: Path, tmp_path: Path) -> None:
-    from masking.pbx import Ports, down, status, up
+    from lab.asterisk import Ports, down, status, up
 
     state = tmp_path / "detached"
     instance = up(state, Ports.free(), rootfs=rootfs, log=lambda _m: None)

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from lab.asterisk.local import DIALPLAN_DIR
+from lab.sipp import free_udp_port
 from masking.cli import app
 from masking.config import get_settings
-from masking.pbx.local import DIALPLAN_DIR
-from masking.pbx.sipp import free_udp_port
 from tests.e2e.conftest import E2E, _free_tcp_port
 
 pytestmark = pytest.mark.e2e

@@ -10,10 +10,11 @@ import wave
 
 import pytest
 
-from masking import admin
-from masking.calls import prepare_click2call
-from masking.models import CallRecord
-from masking.pbx.sipp import Sipp
+from lab.sipp import Sipp
+from masking import sites
+from masking.calls.click2call import prepare_click2call
+from masking.numbers import bindings
+from masking.storage.models import CallRecord
 from tests.e2e.conftest import CUSTOMER_1, Live
 from tests.e2e.test_asterisk_smoke import log_tail, rms, wait_for_file
 from tests.e2e.test_denials import LogMark, moscow_today
@@ -51,7 +52,7 @@ class StatusWatch:
 
 
 def originate(live: Live, call_id: str, endpoint: str) -> None:
-    ami = live.thread.service.ami
+    ami = live.thread.runtime.ami
     assert ami is not None
     live.thread.run(
         ami.originator.originate_click2call(call_id=call_id, endpoint=endpoint, label="Order S1")
@@ -64,7 +65,7 @@ def test_click_to_call_rings_staff_then_customer_masked_and_recorded(live: Live)
         live.service, staff_id=live.site1.owner_id, shipment_number="S1", reason="item_found_later"
     )
     assert endpoint == "desk1"
-    vn = live.service.live_bindings(live.site1.site_id)[0].virtual_number
+    vn = bindings.live_bindings(live.service, live.site1.site_id)[0].virtual_number
     mark = LogMark(e2e)
     carrier = Sipp(
         "carrier_uas", e2e.workdir / "sipp", port=e2e.carrier_port, rtp_echo=True, timeout=30
@@ -134,8 +135,8 @@ def test_click_to_call_in_closed_hours_plays_the_prompt_to_staff(live: Live) -> 
     )
     # the site closed between the click and the staff member picking up
     with live.service.db.session() as session:
-        site = admin.get_site(session, "pvz1")
-        admin.add_exception(session, site, moscow_today().date(), [], note="e2e: closed")
+        site = sites.get_site(session, "pvz1")
+        sites.add_exception(session, site, moscow_today().date(), [], note="e2e: closed")
     mark = LogMark(e2e)
     carrier = Sipp("carrier_uas", e2e.workdir / "sipp", port=e2e.carrier_port, timeout=20).start()
     staff = Sipp(

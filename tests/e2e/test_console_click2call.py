@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from masking.pbx.sipp import Sipp, SippResult
+from lab.sipp import Sipp, SippResult
 from tests.browser.conftest import TABLET, Shots, chromium, sign_in  # noqa: F401 - fixture
 from tests.e2e.conftest import CUSTOMER_1, Live
 from tests.e2e.test_asterisk_smoke import log_tail, rms, wait_for_file
@@ -55,7 +55,7 @@ def test_click2call_real(live: Live, chromium: Any) -> None:  # noqa: F811 - fix
         timeout=40,
     ).start()
     context = chromium.new_context(
-        viewport=TABLET, base_url=f"http://127.0.0.1:{live.thread.service.settings.http_port}"
+        viewport=TABLET, base_url=f"http://127.0.0.1:{live.thread.runtime.settings.http_port}"
     )
     context.set_default_timeout(10_000)
     try:

@@ -12,8 +12,10 @@ from collections.abc import Iterator
 import pytest
 
 from agi.server import FastAGIServer
-from masking.calls_contract import CallDecision, DenyReason
-from masking.pbx.sipp import Sipp, SippResult
+from lab.sipp import Sipp, SippResult
+from masking.calls.contract import CallDecision
+from masking.refusals import Refusal
+from masking.reveal import reveal_number
 from tests.e2e.conftest import CUSTOMER_1, Live
 from tests.e2e.test_asterisk_smoke import log_tail
 from tests.e2e.test_denials import LogMark, denied_desk_call
@@ -53,7 +55,7 @@ class HangingDesk:
     def click2call_leg(self, *, call_id: str, channel_id: str) -> CallDecision:
         return self._hang()
 
-    def record_denied(self, *, route: str, channel_id: str, reason: DenyReason) -> CallDecision:
+    def record_denied(self, *, route: str, channel_id: str, reason: Refusal) -> CallDecision:
         return CallDecision(call_id="0" * 32, action="deny", deny_reason=reason)
 
 
@@ -72,7 +74,7 @@ def hanging_server(live: Live) -> Iterator[tuple[FastAGIServer, HangingDesk]]:
     try:
         yield server, desk
     finally:
-        live_agi = live.thread.service.agi
+        live_agi = live.thread.runtime.agi
         assert live_agi is not None
         live.e2e.asterisk.cli(f"dialplan set global MASKING_AGI agi://127.0.0.1:{live_agi.port}")
         desk.release.set()
@@ -84,7 +86,7 @@ def test_service_past_its_deadline_is_unavailable_within_seconds(
 ) -> None:
     e2e = live.e2e
     server, desk = hanging_server
-    vn = live.reveal("S1")
+    vn = reveal_number(live, "S1")
     call = denied_desk_call(e2e, vn.lstrip("+"), "desk1")
     assert desk.asked.is_set(), "the hanging desk was never asked"
     assert not call.carrier.invites, "a customer was dialed:\n" + call.carrier.describe()
@@ -125,7 +127,7 @@ def any_desk_call(
 def test_hostile_dialed_string_is_denied_and_nothing_dialed(live: Live, dialed: str) -> None:
     """A string that matches the operator pattern (starts with a digit or +) but holds
     anything else is refused: even when the digits in it are a live temporary number."""
-    vn = live.reveal("S1").lstrip("+")
+    vn = reveal_number(live, "S1").lstrip("+")
     desk, carrier, mark = any_desk_call(live, dialed.format(vn=vn))
     assert not carrier.invites, "a customer was dialed:\n" + carrier.describe()
     assert desk.ok, desk.describe() + "\n" + log_tail(live.e2e)
@@ -178,7 +180,7 @@ HOSTILE_NAMES = [
 def test_hostile_caller_name_from_the_customer_is_routed_masked(live: Live, display: str) -> None:
     """The real customer calls back with a hostile display name: the call goes only to
     the site phone, which sees the virtual number and the order, nothing of the caller."""
-    vn = live.reveal("S1")
+    vn = reveal_number(live, "S1")
     customer, phone, mark = hostile_customer_call(
         live, vn, from_user=CUSTOMER_DIGITS, display=display.format(customer=CUSTOMER_DIGITS)
     )
@@ -206,7 +208,7 @@ def test_hostile_caller_name_from_the_customer_is_routed_masked(live: Live, disp
 def test_hostile_caller_id_from_a_stranger_is_denied(
     live: Live, from_user: str, display: str
 ) -> None:
-    vn = live.reveal("S1")
+    vn = reveal_number(live, "S1")
     customer, phone, mark = hostile_customer_call(live, vn, from_user=from_user, display=display)
     assert not phone.invites, "a site phone rang:\n" + phone.describe()
     assert customer.ok, customer.describe() + "\n" + log_tail(live.e2e)

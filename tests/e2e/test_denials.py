@@ -14,9 +14,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from masking import admin
-from masking.models import Binding, CallRecord
-from masking.pbx.sipp import SippResult
+from lab.sipp import SippResult
+from masking import sites
+from masking.numbers import bindings
+from masking.reveal import reveal_number
+from masking.storage.models import Binding, CallRecord
 from tests.e2e.conftest import E2E, Live
 from tests.e2e.test_asterisk_smoke import log_tail
 
@@ -102,13 +104,13 @@ def moscow_today() -> datetime:
 # ---- the denials -------------------------------------------------------------------------
 def test_closed_hours_are_denied_with_the_opening_time(live: Live) -> None:
     e2e = live.e2e
-    vn = live.reveal("S1")
+    vn = reveal_number(live, "S1")
     today = moscow_today().date()
     with live.service.db.session() as session:
-        site = admin.get_site(session, "pvz1")
-        admin.add_exception(session, site, today, [], note="e2e: closed today")
+        site = sites.get_site(session, "pvz1")
+        sites.add_exception(session, site, today, [], note="e2e: closed today")
         # tomorrow is a normal day (daily 00:00-24:00): it opens at midnight
-        admin.add_exception(session, site, today + timedelta(days=1), ["09:30-18:00"])
+        sites.add_exception(session, site, today + timedelta(days=1), ["09:30-18:00"])
 
     call = denied_desk_call(e2e, vn.lstrip("+"), "desk1")
     assert_denied(call, e2e, "masking/closed")
@@ -131,7 +133,7 @@ def test_closed_hours_are_denied_with_the_opening_time(live: Live) -> None:
 
 def test_closed_by_weekly_hours(live: Live) -> None:
     e2e = live.e2e
-    vn = live.reveal("S1")
+    vn = reveal_number(live, "S1")
     now = moscow_today()
     # a two-hour window that starts three hours from now (wrapping past midnight is fine
     # for the schedule, but keep it simple: pick a window that excludes now)
@@ -141,7 +143,7 @@ def test_closed_by_weekly_hours(live: Live) -> None:
     if end.hour == 0:
         window = f"daily {start:%H:%M}-24:00"
     with live.service.db.session() as session:
-        admin.set_hours(session, admin.get_site(session, "pvz1"), window)
+        sites.set_hours(session, sites.get_site(session, "pvz1"), window)
 
     call = denied_desk_call(e2e, vn.lstrip("+"), "desk1")
     assert_denied(call, e2e, "masking/closed")
@@ -151,7 +153,7 @@ def test_closed_by_weekly_hours(live: Live) -> None:
 
 def test_employee_without_visibility_is_not_allowed(live: Live) -> None:
     e2e = live.e2e
-    vn = live.reveal("S1")  # revealed by the owner, desk1
+    vn = reveal_number(live, "S1")  # revealed by the owner, desk1
     call = denied_desk_call(e2e, vn.lstrip("+"), "desk2")
     assert_denied(call, e2e, "masking/not-allowed")
     record = denied_record(live)
@@ -161,7 +163,7 @@ def test_employee_without_visibility_is_not_allowed(live: Live) -> None:
 
 def test_staff_of_another_site_is_refused(live: Live) -> None:
     e2e = live.e2e
-    vn = live.reveal("S1")
+    vn = reveal_number(live, "S1")
     call = denied_desk_call(e2e, vn.lstrip("+"), "desk3")
     assert_denied(call, e2e, "masking/not-allowed")
     record = denied_record(live)
@@ -172,9 +174,9 @@ def test_staff_of_another_site_is_refused(live: Live) -> None:
 
 def test_suspended_site_is_refused(live: Live) -> None:
     e2e = live.e2e
-    vn = live.reveal("S1")
+    vn = reveal_number(live, "S1")
     with live.service.db.session() as session:
-        admin.suspend(admin.get_site(session, "pvz1"), reason="e2e audit", by="e2e")
+        sites.suspend(sites.get_site(session, "pvz1"), reason="e2e audit", by="e2e")
     call = denied_desk_call(e2e, vn.lstrip("+"), "desk1")
     assert_denied(call, e2e, "masking/suspended")
     assert denied_record(live).deny_reason == "suspended"
@@ -193,7 +195,7 @@ def expire_binding(live: Live, number: str) -> str:
 
 def test_expired_binding_is_refused(live: Live) -> None:
     e2e = live.e2e
-    vn = live.reveal("S1")
+    vn = reveal_number(live, "S1")
     expire_binding(live, vn)
     call = denied_desk_call(e2e, vn.lstrip("+"), "desk1")
     assert_denied(call, e2e, "masking/expired")
@@ -206,13 +208,13 @@ def test_expired_after_redis_flush_and_restore(live: Live) -> None:
     """Redis lost everything; the restore from the database must not bring back an
     expired binding."""
     e2e = live.e2e
-    vn = live.reveal("S1")
+    vn = reveal_number(live, "S1")
     with live.service.db.session() as session:
         binding = session.scalar(select(Binding).where(Binding.virtual_number == vn))
         assert binding is not None
         binding.expires_at = datetime.now(MOSCOW) - timedelta(seconds=5)
     live.service.pool.flush()
-    live.service.restore_live_state()
+    bindings.restore_live_state(live.service)
     call = denied_desk_call(e2e, vn.lstrip("+"), "desk1")
     assert_denied(call, e2e, "masking/expired")
     assert denied_record(live).deny_reason == "expired"

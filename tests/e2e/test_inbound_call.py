@@ -9,8 +9,9 @@ import wave
 
 import pytest
 
-from masking import admin
-from masking.pbx.sipp import Sipp, SippResult
+from lab.sipp import Sipp, SippResult
+from masking import sites
+from masking.reveal import reveal_number
 from tests.e2e.conftest import CUSTOMER_1, Live
 from tests.e2e.test_asterisk_smoke import log_tail, wait_for_file
 from tests.e2e.test_denials import LogMark, expire_binding, moscow_today
@@ -58,7 +59,7 @@ def customer_calls(
 
 def test_customer_call_back_rings_the_site_masked_and_is_recorded(live: Live) -> None:
     e2e = live.e2e
-    vn = live.reveal("S1")
+    vn = reveal_number(live, "S1")
     customer, phone, mark = customer_calls(live, vn, scenario="customer_uac")
     assert customer.ok, customer.describe() + "\n" + log_tail(e2e)
     [invite] = phone.invites
@@ -91,10 +92,10 @@ def test_customer_call_back_rings_the_site_masked_and_is_recorded(live: Live) ->
 
 
 def test_customer_call_back_in_closed_hours_gets_the_prompt(live: Live) -> None:
-    vn = live.reveal("S1")
+    vn = reveal_number(live, "S1")
     with live.service.db.session() as session:
-        site = admin.get_site(session, "pvz1")
-        admin.add_exception(session, site, moscow_today().date(), [], note="e2e: closed")
+        site = sites.get_site(session, "pvz1")
+        sites.add_exception(session, site, moscow_today().date(), [], note="e2e: closed")
     customer, phone, mark = customer_calls(live, vn, scenario="customer_uac_denied")
     assert not phone.invites, "a site phone rang:\n" + phone.describe()
     assert customer.ok, customer.describe() + "\n" + log_tail(live.e2e)
@@ -106,7 +107,7 @@ def test_customer_call_back_in_closed_hours_gets_the_prompt(live: Live) -> None:
 
 
 def test_stranger_calling_a_number_gets_the_prompt(live: Live) -> None:
-    vn = live.reveal("S1")
+    vn = reveal_number(live, "S1")
     customer, phone, mark = customer_calls(
         live, vn, scenario="customer_uac_denied", caller=STRANGER
     )
@@ -120,7 +121,7 @@ def test_stranger_calling_a_number_gets_the_prompt(live: Live) -> None:
 
 
 def test_customer_calling_an_expired_number_gets_the_prompt(live: Live) -> None:
-    vn = live.reveal("S1")
+    vn = reveal_number(live, "S1")
     expire_binding(live, vn)
     customer, phone, mark = customer_calls(live, vn, scenario="customer_uac_denied")
     assert not phone.invites, "a site phone rang:\n" + phone.describe()

@@ -1,0 +1,133 @@
+"""Static checks of the shipped dialplan against the service's contract (``masking
+dialplan check``; ``install`` copies only a dialplan that passes).
+
+The contract (channel variable names) lives in :mod:`agi.variables`; the dialplan mirrors
+it in ``dialplan/masking-contract.conf``. These checks catch a renamed variable, an
+``AGI()`` without an ``AGISTATUS`` branch, unfiltered caller input in an application's
+arguments and unbalanced brackets, before Asterisk ever loads the file.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dialplan
+from agi import variables
+
+# The dialplan shipped with the package (the repository's dialplan/ folder).
+DIALPLAN_DIR = dialplan.DIRECTORY
+REQUIRED_CONTEXTS = ("masking-operator", "masking-inbound", "masking-click2call", "masking-deny")
+FILES = ("masking.conf", "masking-globals.conf", "masking-contract.conf")
+_VAR = re.compile(r"\b(_{0,2}MASKING_[A-Z0-9_]+)\b")
+_CONTEXT = re.compile(r"^\[([A-Za-z0-9_-]+)\]")
+_RAW_INPUT = re.compile(r"\$\{(EXTEN|CALLERID\([^)]*\))\}")
+_FILTERED = re.compile(r"FILTER\([^,()]*,$")
+_SENSITIVE_APPS = re.compile(r"\b(AGI|Dial|MixMonitor|System|TrySystem|Goto)\(")
+
+
+@dataclass
+class CheckReport:
+    contexts: list[str] = field(default_factory=list)
+    agi_calls: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def _strip_comment(line: str) -> str:
+    out, escaped = [], False
+    for char in line:
+        if char == ";" and not escaped:
+            break
+        escaped = char == "\\" and not escaped
+        out.append(char)
+    return "".join(out).rstrip()
+
+
+def _listed(text: str, marker: str) -> set[str]:
+    names: set[str] = set()
+    for line in text.splitlines():
+        if marker in line:
+            names.update(_VAR.findall(line.split(marker, 1)[1]))
+    return names
+
+
+def _block(text: str, heading: str) -> set[str]:
+    """Variable names in the comment paragraph that starts with ``heading``."""
+    names: set[str] = set()
+    inside = False
+    for line in text.splitlines():
+        body = line.lstrip("; ").strip()
+        if body.startswith(heading):
+            inside = True
+        elif inside and not body:
+            break
+        if inside:
+            names.update(_VAR.findall(body))
+    return names
+
+
+def check(directory: Path) -> CheckReport:
+    report = CheckReport()
+    missing = [name for name in FILES if not (directory / name).is_file()]
+    if missing:
+        report.errors.append(f"{directory}: missing {', '.join(missing)}")
+        return report
+    dialplan = (directory / "masking.conf").read_text()
+    contract_text = (directory / "masking-contract.conf").read_text()
+    globals_text = (directory / "masking-globals.conf").read_text()
+
+    contract = _listed(contract_text, "contract-variable:")
+    expected = set(variables.ALL)
+    if contract != expected:
+        if expected - contract:
+            report.errors.append(
+                "masking-contract.conf lacks " + ", ".join(sorted(expected - contract))
+            )
+        if contract - expected:
+            report.errors.append(
+                "masking-contract.conf lists unknown " + ", ".join(sorted(contract - expected))
+            )
+    defined_globals = {
+        line.split("=", 1)[0].strip()
+        for line in map(_strip_comment, globals_text.splitlines())
+        if "=" in line
+    }
+    internal = _block(contract_text, "Internal to the dialplan")
+    known = expected | defined_globals | internal
+
+    lines = dialplan.splitlines()
+    for number, raw in enumerate(lines, start=1):
+        line = _strip_comment(raw)
+        if not line.strip():
+            continue
+        context = _CONTEXT.match(line)
+        if context:
+            report.contexts.append(context[1])
+            continue
+        for name in _VAR.findall(line):
+            if name.lstrip("_") not in known:
+                report.errors.append(f"masking.conf:{number}: {name} is not in the contract")
+        if line.count("(") != line.count(")") or line.count("{") != line.count("}"):
+            report.errors.append(f"masking.conf:{number}: unbalanced brackets")
+        if _SENSITIVE_APPS.search(line):
+            for match in _RAW_INPUT.finditer(line):
+                if not _FILTERED.search(line[: match.start()]):
+                    report.errors.append(
+                        f"masking.conf:{number}: {match[0]} used unfiltered in an application"
+                    )
+        if re.search(r"\bAGI\(", line):
+            report.agi_calls += 1
+            following = " ".join(_strip_comment(x) for x in lines[number : number + 2])
+            if "AGISTATUS" not in following:
+                report.errors.append(
+                    f"masking.conf:{number}: AGI() is not followed by a branch on AGISTATUS"
+                )
+    for required in REQUIRED_CONTEXTS:
+        if required not in report.contexts:
+            report.errors.append(f"masking.conf: context [{required}] is missing")
+    return report

@@ -1,0 +1,567 @@
+"""A real Asterisk 22 on this machine, for the tests and the demo.
+
+Asterisk runs inside the cached Debian root filesystem (:mod:`masking.pbx.rootfs`)
+under ``bwrap``, with the host's network: PJSIP listens on 127.0.0.1:<sip_port> (UDP
+only), AMI on 127.0.0.1:<ami_port>, RTP in its own port range, so several instances run
+side by side. Everything an instance writes lives in its ``state_dir``::
+
+    state_dir/etc/      rendered configuration       -> /etc/asterisk
+    state_dir/spool/    spool, astdb                 -> /var/spool/asterisk
+    state_dir/spool/monitor/  recordings (MixMonitor) -> /var/spool/asterisk/monitor
+    state_dir/log/      messages.log, asterisk.out   -> /var/log/asterisk
+    state_dir/run/      asterisk.ctl control socket  -> /run/asterisk
+    state_dir/asterisk.json   pid and ports of a detached instance (up/down/status)
+
+The root filesystem is mounted read-only; the project's dialplan files are copied into
+``etc/`` and its prompts (``dialplan/sounds``) mounted at
+``/usr/share/asterisk/sounds/masking`` (so ``Playback(masking/closed)`` finds them).
+
+When a Docker engine runs (:func:`masking.pbx.rootfs.docker_available`) and
+``use_docker=True`` is given, the image from ``docker/`` runs instead with the same
+directories bind-mounted (``docker run --network host``).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from agi.dialplan import DIALPLAN_DIR
+from lab.asterisk import rootfs as rootfs_mod
+
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+# The dialplan files copied from dialplan/ next to the rendered extensions.conf.
+DIALPLAN_FILES = ("masking.conf", "masking-globals.conf", "masking-contract.conf")
+STATE_FILE = "asterisk.json"
+DOCKER_IMAGE = os.environ.get("MASKING_ASTERISK_IMAGE", "masking-asterisk:22")
+CARRIER_HEADER_NAME = "X-MaskingService-Test-Trunk"
+CARRIER_HEADER_VALUE = "carrier"
+
+
+class AsteriskError(RuntimeError):
+    """Asterisk did not start, or a CLI command failed."""
+
+
+@dataclass(frozen=True)
+class Ports:
+    sip_port: int = 5060
+    ami_port: int = 5038
+    rtp_start: int = 10000
+    rtp_end: int = 10099
+
+    @classmethod
+    def free(cls, rtp_ports: int = 40) -> Ports:
+        """Ports nobody on 127.0.0.1 uses right now (checked by binding them)."""
+        sip = free_port(socket.SOCK_DGRAM)
+        ami = free_port(socket.SOCK_STREAM)
+        for _ in range(200):
+            start = random.randrange(20000, 30000 - rtp_ports, 2)
+            if all(port_bindable(p, socket.SOCK_DGRAM) for p in range(start, start + rtp_ports)):
+                return cls(sip, ami, start, start + rtp_ports - 1)
+        raise AsteriskError("no free RTP port range found between 20000 and 30000")
+
+
+@dataclass(frozen=True)
+class Phone:
+    """A desk phone (PJSIP endpoint with digest auth).
+
+    ``contact`` ("host:port") makes Asterisk able to call it (a site phone ringing for
+    inbound calls); without it the phone only places calls. ``context`` is where its
+    calls go (the desk phones' context of the masking dialplan unless told otherwise).
+    """
+
+    name: str
+    password: str
+    contact: str | None = None
+    context: str = "masking-operator"
+
+
+def default_phones() -> tuple[Phone, ...]:
+    return (
+        Phone("desk1", "desk1-secret"),
+        Phone("desk2", "desk2-secret"),
+        Phone("desk3", "desk3-secret"),
+    )
+
+
+def port_bindable(port: int, kind: int = socket.SOCK_STREAM) -> bool:
+    with socket.socket(socket.AF_INET, kind) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(kind: int) -> int:
+    for _ in range(100):
+        with socket.socket(socket.AF_INET, kind) as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        # the other protocol too: SIP and AMI ports are then free for both
+        other = socket.SOCK_STREAM if kind == socket.SOCK_DGRAM else socket.SOCK_DGRAM
+        if port < 60000 and port_bindable(port, other):
+            return port
+    raise AsteriskError("no free port found")
+
+
+def free_udp_port() -> int:
+    """A UDP port on 127.0.0.1 free right now (for a SIPp instance)."""
+    return free_port(socket.SOCK_DGRAM)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+@dataclass
+class _Layout:
+    state_dir: Path
+    etc: Path = field(init=False)
+    spool: Path = field(init=False)
+    monitor: Path = field(init=False)
+    log: Path = field(init=False)
+    run: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.etc = self.state_dir / "etc"
+        self.spool = self.state_dir / "spool"
+        self.monitor = self.spool / "monitor"
+        self.log = self.state_dir / "log"
+        self.run = self.state_dir / "run"
+
+
+class LocalAsterisk:
+    """One Asterisk instance: render its configuration, start, stop, run CLI commands."""
+
+    def __init__(
+        self,
+        state_dir: Path,
+        ports: Ports | None = None,
+        *,
+        ami_username: str = "masking",
+        ami_secret: str = "masking",  # noqa: S107 - local test instance default
+        agi: str = "127.0.0.1:4573",
+        carrier: str = "127.0.0.1:5070",
+        phones: Sequence[Phone] | None = None,
+        hotline: str = "",
+        extra_dialplan: str = "",
+        rootfs: Path | None = None,
+        dialplan_dir: Path = DIALPLAN_DIR,
+        name: str | None = None,
+        detach: bool = False,
+        use_docker: bool = False,
+        log: Any = print,
+    ) -> None:
+        self.state_dir = Path(state_dir).resolve()
+        self.ports = ports or Ports.free()
+        self.ami_username = ami_username
+        self.ami_secret = ami_secret
+        self.agi = agi
+        self.carrier = carrier
+        self.phones = tuple(phones) if phones is not None else default_phones()
+        self.hotline = hotline
+        self.extra_dialplan = extra_dialplan
+        self.rootfs = rootfs
+        self.dialplan_dir = Path(dialplan_dir)
+        self.name = name or f"masking-{self.ports.sip_port}"
+        self.detach = detach
+        self.use_docker = use_docker
+        self._log = log
+        self.paths = _Layout(self.state_dir)
+        self.process: subprocess.Popen[bytes] | None = None
+        self.pid: int | None = None
+        self.started_in: float | None = None
+
+    # ------------------------------------------------------------------ paths
+    @property
+    def monitor_dir(self) -> Path:
+        """Where MixMonitor writes (relative record files land under it)."""
+        return self.paths.monitor
+
+    @property
+    def log_file(self) -> Path:
+        return self.paths.log / "messages.log"
+
+    @property
+    def output_file(self) -> Path:
+        return self.paths.log / "asterisk.out"
+
+    @property
+    def sip_address(self) -> str:
+        return f"127.0.0.1:{self.ports.sip_port}"
+
+    # ------------------------------------------------------------------ config
+    def render(self) -> None:
+        """Write the configuration into state_dir/etc (replacing what was there)."""
+        p = self.paths
+        for directory in (p.spool, p.monitor, p.log, p.run):
+            directory.mkdir(parents=True, exist_ok=True)
+        if p.etc.exists():
+            shutil.rmtree(p.etc)
+        p.etc.mkdir(parents=True)
+        env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
+            undefined=jinja2.StrictUndefined,
+            keep_trailing_newline=True,
+            autoescape=False,  # noqa: S701 - Asterisk configuration, not HTML
+        )
+        context = {
+            "name": self.name,
+            "ports": self.ports,
+            "sip_host": "127.0.0.1",
+            "ami_username": self.ami_username,
+            "ami_secret": self.ami_secret,
+            "agi": self.agi,
+            "carrier": self.carrier,
+            "carrier_header_name": CARRIER_HEADER_NAME,
+            "carrier_header_value": CARRIER_HEADER_VALUE,
+            "phones": self.phones,
+            "hotline": self.hotline,
+            "extra_dialplan": self.extra_dialplan,
+        }
+        for template in sorted(TEMPLATES_DIR.glob("*.conf")):
+            text = env.get_template(template.name).render(**context)
+            (p.etc / template.name).write_text(text)
+        for name in DIALPLAN_FILES:
+            source = self.dialplan_dir / name
+            if source.exists():
+                shutil.copyfile(source, p.etc / name)
+            else:
+                (p.etc / name).write_text(f"; {name} missing from {self.dialplan_dir}\n")
+
+    # ------------------------------------------------------------------ commands
+    def _binds(self) -> list[str]:
+        p = self.paths
+        binds = [
+            "--bind",
+            str(p.etc),
+            "/etc/asterisk",
+            "--bind",
+            str(p.spool),
+            "/var/spool/asterisk",
+            "--bind",
+            str(p.log),
+            "/var/log/asterisk",
+            "--bind",
+            str(p.run),
+            "/run/asterisk",
+        ]
+        sounds = self.dialplan_dir / "sounds"
+        if sounds.is_dir():
+            binds += ["--ro-bind", str(sounds), "/usr/share/asterisk/sounds/masking"]
+        return binds
+
+    def _bwrap(self, *command: str, die_with_parent: bool = True) -> list[str]:
+        assert self.rootfs is not None
+        base = rootfs_mod.bwrap_base(self.rootfs)
+        if not die_with_parent:
+            base.remove("--die-with-parent")
+        return [*base, *self._binds(), *command]
+
+    def _docker_run(self) -> list[str]:
+        p = self.paths
+        sounds = self.dialplan_dir / "sounds"
+        return [
+            "docker",
+            "run",
+            "--rm",
+            "--name",
+            self.name,
+            "--network",
+            "host",
+            "-v",
+            f"{p.etc}:/etc/asterisk",
+            "-v",
+            f"{p.spool}:/var/spool/asterisk",
+            "-v",
+            f"{p.log}:/var/log/asterisk",
+            "-v",
+            f"{p.run}:/run/asterisk",
+            "-v",
+            f"{sounds}:/usr/share/asterisk/sounds/masking:ro",
+            DOCKER_IMAGE,
+            "asterisk",
+            "-f",
+            "-C",
+            "/etc/asterisk/asterisk.conf",
+        ]
+
+    def cli(self, command: str, timeout: float = 10.0) -> str:
+        """Run one Asterisk CLI command (``asterisk -rx``) and return its output."""
+        if self.use_docker:
+            argv = ["docker", "exec", self.name, "asterisk", "-rx", command]
+        else:
+            if self.rootfs is None:
+                self.rootfs = rootfs_mod.ensure_rootfs(log=lambda _m: None)
+            argv = self._bwrap("/usr/sbin/asterisk", "-C", "/etc/asterisk/asterisk.conf")
+            argv += ["-rx", command]
+        try:
+            result = subprocess.run(argv, capture_output=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired as exc:
+            raise AsteriskError(f"asterisk -rx {command!r} timed out") from exc
+        out = result.stdout.decode(errors="replace")
+        if result.returncode != 0:
+            err = result.stderr.decode(errors="replace").strip()
+            raise AsteriskError(f"asterisk -rx {command!r} failed ({result.returncode}): {err}")
+        return out
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self, timeout: float = 30.0) -> None:
+        """Render the configuration, launch Asterisk and wait until it is fully booted."""
+        if not self.use_docker and self.rootfs is None:
+            self.rootfs = rootfs_mod.ensure_rootfs(log=self._log)
+        self.render()
+        ctl = self.paths.run / "asterisk.ctl"
+        with contextlib.suppress(FileNotFoundError):
+            ctl.unlink()
+        if self.use_docker:
+            argv = self._docker_run()
+        else:
+            argv = self._bwrap(
+                "/usr/sbin/asterisk",
+                "-f",
+                "-C",
+                "/etc/asterisk/asterisk.conf",
+                die_with_parent=not self.detach,
+            )
+        started = time.monotonic()
+        with open(self.output_file, "ab") as out:
+            self.process = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.pid = self.process.pid
+        if not self.detach:
+            atexit.register(self.stop)
+        try:
+            self._wait_booted(started + timeout)
+        except BaseException:
+            self.stop()
+            raise
+        self.started_in = time.monotonic() - started
+        self._log(
+            f"Asterisk {self.name} up in {self.started_in:.2f} s: SIP udp/{self.sip_address}, "
+            f"AMI 127.0.0.1:{self.ports.ami_port}, RTP {self.ports.rtp_start}-"
+            f"{self.ports.rtp_end}, state {self.state_dir}"
+        )
+
+    def _wait_booted(self, deadline: float) -> None:
+        ctl = self.paths.run / "asterisk.ctl"
+        last_error = ""
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise AsteriskError(
+                    f"Asterisk exited with {self.process.returncode} while starting; "
+                    f"last output:\n{_tail(self.output_file)}\n{_tail(self.log_file)}"
+                )
+            if ctl.exists() or self.use_docker:
+                try:
+                    left = max(1.0, deadline - time.monotonic())
+                    self.cli("core waitfullybooted", timeout=left)
+                    return
+                except AsteriskError as exc:
+                    last_error = str(exc)
+            time.sleep(0.05)
+        raise AsteriskError(
+            f"Asterisk did not boot within the timeout ({last_error}); last output:\n"
+            f"{_tail(self.output_file)}\n{_tail(self.log_file)}"
+        )
+
+    def running(self) -> bool:
+        if self.process is not None:
+            return self.process.poll() is None
+        return self.pid is not None and _pid_alive(self.pid)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """``core stop now``, then SIGTERM/SIGKILL to the whole process group."""
+        with contextlib.suppress(Exception):
+            atexit.unregister(self.stop)
+        if self.pid is None or not self.running():
+            self._reap()
+            return
+        with contextlib.suppress(AsteriskError, OSError):
+            self.cli("core stop now", timeout=5)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.running():
+            self._reap()
+            time.sleep(0.05)
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            if not self.running():
+                break
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.pid, sig)
+            end = time.monotonic() + 3
+            while time.monotonic() < end and self.running():
+                self._reap()
+                time.sleep(0.05)
+        if self.use_docker:
+            subprocess.run(["docker", "rm", "-f", self.name], capture_output=True, check=False)
+        self._reap()
+
+    def _reap(self) -> None:
+        if self.process is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=0)
+        elif self.pid is not None:
+            with contextlib.suppress(ChildProcessError, OSError):
+                os.waitpid(self.pid, os.WNOHANG)
+
+    def status(self) -> dict[str, Any]:
+        """Whether it runs, its ports and (when it answers) its uptime."""
+        info: dict[str, Any] = {
+            "name": self.name,
+            "running": self.running(),
+            "pid": self.pid,
+            "ports": asdict(self.ports),
+            "state_dir": str(self.state_dir),
+            "monitor_dir": str(self.monitor_dir),
+        }
+        if info["running"]:
+            try:
+                info["uptime"] = self.cli("core show uptime seconds", timeout=5).strip()
+                info["answering"] = True
+            except AsteriskError as exc:
+                info["answering"] = False
+                info["error"] = str(exc)
+        return info
+
+    def reload_dialplan(self) -> str:
+        """Copy the dialplan files again and ``dialplan reload``."""
+        for name in DIALPLAN_FILES:
+            source = self.dialplan_dir / name
+            if source.exists():
+                shutil.copyfile(source, self.paths.etc / name)
+        return self.cli("dialplan reload")
+
+    def __enter__(self) -> LocalAsterisk:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ persisted state
+    def _state(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "pid": self.pid,
+            "ports": asdict(self.ports),
+            "rootfs": str(self.rootfs) if self.rootfs else None,
+            "use_docker": self.use_docker,
+            "ami_username": self.ami_username,
+            "ami_secret": self.ami_secret,
+            "agi": self.agi,
+            "carrier": self.carrier,
+            "phones": [asdict(p) for p in self.phones],
+            "hotline": self.hotline,
+            "dialplan_dir": str(self.dialplan_dir),
+            "started_at": time.time(),
+        }
+
+    @classmethod
+    def from_state(cls, state_dir: Path, log: Any = print) -> LocalAsterisk | None:
+        path = Path(state_dir) / STATE_FILE
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return None
+        instance = cls(
+            Path(state_dir),
+            Ports(**data["ports"]),
+            ami_username=data.get("ami_username", "masking"),
+            ami_secret=data.get("ami_secret", "masking"),
+            agi=data.get("agi", "127.0.0.1:4573"),
+            carrier=data.get("carrier", "127.0.0.1:5070"),
+            phones=[Phone(**p) for p in data.get("phones", [])],
+            hotline=data.get("hotline", ""),
+            rootfs=Path(data["rootfs"]) if data.get("rootfs") else None,
+            dialplan_dir=Path(data.get("dialplan_dir") or DIALPLAN_DIR),
+            name=data.get("name"),
+            detach=True,
+            use_docker=bool(data.get("use_docker")),
+            log=log,
+        )
+        instance.pid = data.get("pid")
+        return instance
+
+
+# ---------------------------------------------------------------------- CLI-free API
+def up(
+    state_dir: Path,
+    ports: Ports | None = None,
+    *,
+    phones: Iterable[Phone] | None = None,
+    log: Any = print,
+    **options: Any,
+) -> LocalAsterisk:
+    """Start a detached instance (it outlives this process) and record it in
+    ``state_dir/asterisk.json``; an instance already running there is returned as is."""
+    existing = LocalAsterisk.from_state(state_dir, log=log)
+    if existing is not None and existing.running():
+        log(f"Asterisk {existing.name} already runs (pid {existing.pid})")
+        return existing
+    instance = LocalAsterisk(
+        Path(state_dir),
+        ports or Ports(),
+        phones=tuple(phones) if phones is not None else None,
+        detach=True,
+        log=log,
+        **options,
+    )
+    instance.start()
+    path = Path(state_dir) / STATE_FILE
+    path.write_text(json.dumps(instance._state(), indent=2) + "\n")
+    return instance
+
+
+def down(state_dir: Path, log: Any = print) -> bool:
+    """Stop the instance recorded in state_dir; False when none was running."""
+    instance = LocalAsterisk.from_state(state_dir, log=log)
+    if instance is None:
+        return False
+    was_running = instance.running()
+    instance.stop()
+    with contextlib.suppress(FileNotFoundError):
+        (Path(state_dir) / STATE_FILE).unlink()
+    if was_running:
+        log(f"Asterisk {instance.name} stopped")
+    return was_running
+
+
+def status(state_dir: Path) -> dict[str, Any]:
+    """The recorded instance's status ({"running": False} when there is none)."""
+    instance = LocalAsterisk.from_state(state_dir, log=lambda _m: None)
+    if instance is None:
+        return {"running": False, "state_dir": str(state_dir)}
+    return instance.status()

@@ -1,0 +1,1 @@
+"""Benchmarks that print a table: FastAGI decisions (agi_load), reveals (reveal_rate)."""

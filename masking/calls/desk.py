@@ -1,0 +1,351 @@
+"""The call desk: decides every call Asterisk asks about, and writes its call record.
+
+One method per question of :class:`masking.calls.contract.CallDesk`. Fail closed: any
+error inside a decision becomes a deny with reason ``unavailable``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import NoReturn
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from masking import policy
+from masking.calls.contract import CallDecision
+from masking.config import Settings, get_settings
+from masking.numbers import bindings
+from masking.numbers.phones import dial_digits, mask_number, try_normalize
+from masking.numbers.pool import LiveBinding
+from masking.recordings import recording_path
+from masking.refusals import Refusal, Refused
+from masking.service import MaskingService
+from masking.shapes import is_call_id, is_endpoint
+from masking.sites import schedule_of
+from masking.states import CallStatus, Direction, Disposition
+from masking.storage.models import Binding, CallRecord, Shipment, Site, Staff, VirtualNumber, new_id
+
+log = logging.getLogger("masking.calls")
+
+CLICK2CALL_ANSWER_WINDOW = timedelta(minutes=3)
+
+
+class MaskingCallDesk:
+    """Implements :class:`masking.calls.contract.CallDesk` on the database and the pool."""
+
+    def __init__(self, service: MaskingService) -> None:
+        self.service = service
+        self.settings: Settings = service.settings
+
+    # ---- the three questions ------------------------------------------------------
+    def operator_call(self, *, endpoint: str, dialed: str, channel_id: str) -> CallDecision:
+        record = CallRecord(
+            id=new_id(),
+            direction=Direction.OUTBOUND,
+            channel_id=channel_id[:64],
+            endpoint=endpoint[:64],
+            started_at=self.service.clock(),
+        )
+        return self._decide(record, lambda s: self._operator(s, record, endpoint, dialed))
+
+    def inbound_call(self, *, caller: str, did: str, channel_id: str) -> CallDecision:
+        record = CallRecord(
+            id=new_id(),
+            direction=Direction.INBOUND,
+            channel_id=channel_id[:64],
+            started_at=self.service.clock(),
+        )
+        return self._decide(record, lambda s: self._inbound(s, record, caller, did))
+
+    def click2call_leg(self, *, call_id: str, channel_id: str) -> CallDecision:
+        if not is_call_id(call_id):
+            record = CallRecord(
+                id=new_id(),
+                direction=Direction.CLICK2CALL,
+                channel_id=channel_id[:64],
+                started_at=self.service.clock(),
+            )
+            return self._decide(record, lambda s: self._deny(Refusal.INVALID_INPUT))
+        return self._click2call(call_id, channel_id)
+
+    def record_denied(self, *, route: str, channel_id: str, reason: Refusal) -> CallDecision:
+        direction = {
+            "inbound-call": Direction.INBOUND,
+            "click2call": Direction.CLICK2CALL,
+        }.get(route, Direction.OUTBOUND)
+        record = CallRecord(
+            id=new_id(),
+            direction=direction,
+            channel_id=channel_id[:64],
+            started_at=self.service.clock(),
+        )
+        return self._decide(record, lambda s: self._deny(reason, f"{route}: malformed request"))
+
+    # ---- shared ----------------------------------------------------------------------
+    def _deny(self, reason: Refusal, detail: str = "") -> NoReturn:
+        raise Refused(reason, detail=detail)
+
+    def _decide(
+        self, record: CallRecord, decide: Callable[[Session], CallDecision]
+    ) -> CallDecision:
+        try:
+            with self.service.db.session() as session:
+                try:
+                    decision: CallDecision = decide(session)
+                except Refused as denied:
+                    decision = self._denial(session, record, denied)
+                session.add(record)
+            return decision
+        except Exception:
+            log.exception("call %s (%s): decision failed, denying", record.id, record.channel_id)
+            self._record_unavailable(record)
+            return CallDecision(call_id=record.id, action="deny", deny_reason=Refusal.UNAVAILABLE)
+
+    def _record_unavailable(self, record: CallRecord) -> None:
+        """Keep the attempt on record when only Redis failed; give up quietly otherwise."""
+        try:
+            with self.service.db.session() as session:
+                session.add(
+                    CallRecord(
+                        id=record.id,
+                        direction=record.direction,
+                        channel_id=record.channel_id,
+                        endpoint=record.endpoint,
+                        site_id=record.site_id,
+                        staff_id=record.staff_id,
+                        virtual_number=record.virtual_number,
+                        started_at=record.started_at,
+                        ended_at=self.service.clock(),
+                        disposition=Disposition.DENIED,
+                        deny_reason=Refusal.UNAVAILABLE.value,
+                        status=CallStatus.ENDED,
+                    )
+                )
+        except Exception:
+            log.error("call %s: could not store the denied attempt", record.id)
+
+    def _denial(self, session: Session, record: CallRecord, denied: Refused) -> CallDecision:
+        now = self.service.clock()
+        record.disposition = Disposition.DENIED
+        record.deny_reason = denied.reason.value
+        record.status = CallStatus.ENDED
+        record.ended_at = now
+        opens_at = opens_day = None
+        if denied.reason is Refusal.CLOSED and record.site_id is not None:
+            site = session.get(Site, record.site_id)
+            opening = schedule_of(site).next_opening(now) if site else None
+            if opening is not None:
+                opens_at, opens_day = opening.strftime("%H%M"), opening.weekday()
+        log.info(
+            "call %s (%s) %s denied: %s %s",
+            record.id,
+            record.channel_id,
+            record.direction,
+            denied.reason.value,
+            denied.detail,
+        )
+        return CallDecision(
+            call_id=record.id,
+            action="deny",
+            deny_reason=denied.reason,
+            opens_at=opens_at,
+            opens_day=opens_day,
+        )
+
+    def _dial_customer(self, record: CallRecord, binding: LiveBinding) -> CallDecision:
+        now = self.service.clock()
+        record.recording_file = recording_path(record.id, now)
+        record.status = CallStatus.RINGING_CUSTOMER
+        log.info(
+            "call %s (%s): dialing customer %s as %s",
+            record.id,
+            record.channel_id,
+            mask_number(binding.customer),
+            binding.number,
+        )
+        return CallDecision(
+            call_id=record.id,
+            action="dial",
+            dial_number=dial_digits(binding.customer),
+            callerid_num=binding.number,
+            callerid_name=self.settings.neutral_callerid_name,
+            record_file=record.recording_file,
+            announce_recording=self.settings.announce_recording,
+        )
+
+    def _check_site(self, site: Site, staff: Staff | None = None) -> None:
+        refusal = policy.call_refusal(staff, site)
+        if refusal is not None:
+            who = f"site {site.code}" + (f", staff {staff.login}" if staff else "")
+            self._deny(refusal, who)
+        if not schedule_of(site).is_open(self.service.clock()):
+            self._deny(Refusal.CLOSED, f"site {site.code}")
+
+    def _missing_binding(
+        self,
+        session: Session,
+        number: str,
+        *,
+        site_id: int | None = None,
+        customer: str | None = None,
+    ) -> NoReturn:
+        """No live binding: was it ours and expired, another site's, or never issued?"""
+        now = self.service.clock()
+        query = select(Binding.id).where(Binding.virtual_number == number)
+        if site_id is not None:
+            live_elsewhere = session.scalar(
+                query.where(Binding.site_id != site_id, Binding.live_at(now)).limit(1)
+            )
+            if live_elsewhere:
+                self._deny(Refusal.OTHER_SITE, f"{number} is bound for another site")
+            query = query.where(Binding.site_id == site_id)
+        if customer is not None:
+            query = query.where(Binding.customer_phone == customer)
+        if session.scalar(query.limit(1)):
+            self._deny(Refusal.EXPIRED, f"{number}: binding expired")
+        self._deny(Refusal.UNKNOWN, f"{number}: no binding")
+
+    # ---- operator ----------------------------------------------------------------------
+    def _operator(
+        self, session: Session, record: CallRecord, endpoint: str, dialed: str
+    ) -> CallDecision:
+        if not is_endpoint(endpoint):
+            self._deny(Refusal.INVALID_INPUT, "endpoint")
+        staff = session.scalar(select(Staff).where(Staff.sip_endpoint == endpoint))
+        if staff is None or staff.site_id is None or not staff.active:
+            self._deny(Refusal.NOT_ALLOWED, f"endpoint {endpoint} is not staff of a site")
+        record.staff_id, record.site_id = staff.id, staff.site_id
+        site = session.get(Site, staff.site_id)
+        if site is None:
+            self._deny(Refusal.NOT_ALLOWED, f"endpoint {endpoint}: site is gone")
+        number = try_normalize(dialed, site.phone_region)
+        if number is None:
+            self._deny(Refusal.INVALID_INPUT, "dialed digits are not a number")
+        record.virtual_number = number
+        self._check_site(site, staff)
+        binding = bindings.for_site(self.service, site.id, number)
+        if binding is None:
+            self._missing_binding(session, number, site_id=site.id)
+        self._attach(record, binding)
+        return self._dial_customer(record, binding)
+
+    def _attach(self, record: CallRecord, binding: LiveBinding) -> None:
+        record.binding_id = binding.id
+        record.shipment_id = binding.shipment_id
+        record.reason_code = binding.reason or None
+        record.site_id = binding.site_id
+        record.virtual_number = binding.number
+
+    # ---- inbound -----------------------------------------------------------------------
+    def _inbound(self, session: Session, record: CallRecord, caller: str, did: str) -> CallDecision:
+        region = self.settings.default_region
+        number = try_normalize(did, region) or try_normalize("+" + did.lstrip("+"), region)
+        if number is None:
+            self._deny(Refusal.INVALID_INPUT, "DID is not a number")
+        vn = session.get(VirtualNumber, number)
+        if vn is None:
+            self._deny(Refusal.UNKNOWN, f"{number} is not in the pool")
+        record.virtual_number = number
+        customer = try_normalize(caller, vn.region) if caller else None
+        if customer is None:
+            self._deny(Refusal.UNKNOWN, "caller ID missing or not a number")
+        binding = bindings.for_customer(self.service, customer, number)
+        if binding is None:
+            self._missing_binding(session, number, customer=customer)
+        self._attach(record, binding)
+        site = session.get(Site, binding.site_id)
+        if site is None:
+            self._deny(Refusal.UNKNOWN, f"{number}: site is gone")
+        self._check_site(site)
+        endpoints = tuple(e for e in site.ring_endpoints if is_endpoint(e))
+        if not endpoints:
+            endpoints = tuple(
+                s.sip_endpoint
+                for s in session.scalars(
+                    select(Staff).where(
+                        Staff.site_id == site.id, Staff.active, Staff.sip_endpoint.is_not(None)
+                    )
+                )
+                if s.sip_endpoint and policy.may_see_numbers(s) and is_endpoint(s.sip_endpoint)
+            )
+        if not endpoints:
+            self._deny(Refusal.UNAVAILABLE, f"site {site.code} has no phones to ring")
+        shipment = session.get(Shipment, binding.shipment_id)
+        now = self.service.clock()
+        record.recording_file = recording_path(record.id, now)
+        record.status = CallStatus.RINGING_STAFF
+        log.info(
+            "call %s (%s): customer %s calls back %s, ringing site %s",
+            record.id,
+            record.channel_id,
+            mask_number(customer),
+            number,
+            site.code,
+        )
+        label = f"Order {shipment.external_number}" if shipment else "Order"
+        return CallDecision(
+            call_id=record.id,
+            action="dial",
+            dial_endpoints=endpoints,
+            callerid_num=number,
+            callerid_name=label[:40],
+            record_file=record.recording_file,
+            announce_recording=False,
+        )
+
+    # ---- click-to-call -------------------------------------------------------------------
+    def _click2call(self, call_id: str, channel_id: str) -> CallDecision:
+        try:
+            with self.service.db.session() as session:
+                record = session.get(CallRecord, call_id)
+                if record is None or record.direction != Direction.CLICK2CALL:
+                    fresh = CallRecord(
+                        id=new_id(),
+                        direction=Direction.CLICK2CALL,
+                        channel_id=channel_id[:64],
+                        started_at=self.service.clock(),
+                    )
+                    decision = self._denial(
+                        session, fresh, Refused(Refusal.UNKNOWN, detail="no such click-to-call")
+                    )
+                    session.add(fresh)
+                    return decision
+                try:
+                    decision = self._click2call_checks(session, record, channel_id)
+                except Refused as denied:
+                    decision = self._denial(session, record, denied)
+                return decision
+        except Exception:
+            log.exception("click-to-call %s: decision failed, denying", call_id)
+            return CallDecision(call_id=call_id, action="deny", deny_reason=Refusal.UNAVAILABLE)
+
+    def _click2call_checks(
+        self, session: Session, record: CallRecord, channel_id: str
+    ) -> CallDecision:
+        now = self.service.clock()
+        if record.status != CallStatus.RINGING_STAFF or record.ended_at is not None:
+            self._deny(Refusal.UNKNOWN, f"click-to-call {record.id} is {record.status}")
+        if now - record.started_at > CLICK2CALL_ANSWER_WINDOW:
+            self._deny(Refusal.EXPIRED, "staff answered too late")
+        record.channel_id = record.channel_id or channel_id[:64]
+        staff = session.get(Staff, record.staff_id) if record.staff_id else None
+        site = session.get(Site, record.site_id) if record.site_id else None
+        if staff is None or site is None or staff.site_id != site.id:
+            self._deny(Refusal.NOT_ALLOWED, "click-to-call without site staff")
+        self._check_site(site, staff)
+        binding = None
+        if record.binding_id:
+            db_binding = session.get(Binding, record.binding_id)
+            if db_binding is not None:
+                binding = bindings.for_site(self.service, site.id, db_binding.virtual_number)
+        if binding is None or binding.id != record.binding_id:
+            self._deny(Refusal.EXPIRED, "binding no longer live")
+        return self._dial_customer(record, binding)
+
+
+def build_call_desk(settings: Settings | None = None) -> MaskingCallDesk:
+    """The production desk on the configured database and Redis (classic AGI, benchmarks)."""
+    return MaskingCallDesk(MaskingService.from_settings(settings or get_settings()))

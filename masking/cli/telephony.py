@@ -1,0 +1,95 @@
+"""``masking serve`` and ``masking dialplan check | install | reload``: the verbs that run
+the service or hand its dialplan to an Asterisk (the local lab's verbs are in
+:mod:`lab.cli`)."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from agi.dialplan import DIALPLAN_DIR, FILES, REQUIRED_CONTEXTS, check
+from masking.cli.common import fail, settings
+
+dialplan_app = typer.Typer(no_args_is_help=True, help="The masking dialplan for admins.")
+
+
+def serve() -> None:
+    """Run the FastAGI server, the AMI client and the web console until Ctrl-C."""
+    from masking.runtime import serve as run
+
+    try:
+        asyncio.run(run(settings()))
+    except OSError as exc:
+        fail(f"cannot start: {exc.strerror or exc}", 3)
+
+
+# ---- dialplan ------------------------------------------------------------------------
+DirOpt = Annotated[Path, typer.Option(help="Directory holding the dialplan files")]
+
+
+@dialplan_app.command("check")
+def dialplan_check(directory: DirOpt = DIALPLAN_DIR) -> None:
+    """Check the dialplan: contract variables, AGISTATUS branches, filtered input."""
+    report = check(directory)
+    for error in report.errors:
+        typer.echo(f"error: {error}", err=True)
+    if not report.ok:
+        raise typer.Exit(1)
+    typer.echo(
+        f"dialplan OK: {len(report.contexts)} contexts, {report.agi_calls} AGI calls, "
+        "each followed by an AGISTATUS branch; contract matches agi/variables.py"
+    )
+
+
+@dialplan_app.command("install")
+def dialplan_install(
+    target: Annotated[Path, typer.Option(help="Asterisk config directory")] = Path("/etc/asterisk"),
+    sounds: Annotated[Path, typer.Option(help="Asterisk sounds directory")] = Path(
+        "/usr/share/asterisk/sounds"
+    ),
+    source: DirOpt = DIALPLAN_DIR,
+) -> None:
+    """Copy the checked dialplan and its prompts into an Asterisk installation."""
+    report = check(source)
+    if not report.ok:
+        fail("the dialplan does not pass 'masking dialplan check'; nothing installed")
+    if not target.is_dir():
+        fail(f"{target}: no such directory")
+    for name in FILES:
+        shutil.copy2(source / name, target / name)
+    prompts = sounds / "masking"
+    prompts.mkdir(parents=True, exist_ok=True)
+    for prompt in (source / "sounds").glob("*.gsm"):
+        shutil.copy2(prompt, prompts / prompt.name)
+    typer.echo(f"installed {', '.join(FILES)} into {target} and prompts into {prompts}")
+    extensions = target / "extensions.conf"
+    text = extensions.read_text() if extensions.exists() else ""
+    if '#include "masking.conf"' not in text or '#include "masking-globals.conf"' not in text:
+        typer.echo(
+            'add to extensions.conf: #include "masking-globals.conf" inside [globals], '
+            'and #include "masking.conf" at the end; then: masking dialplan reload'
+        )
+
+
+@dialplan_app.command("reload")
+def dialplan_reload() -> None:
+    """Reload the dialplan over AMI and confirm the masking contexts are live."""
+    from agi.ami import AmiClient, AmiError
+
+    async def run() -> dict[str, bool]:
+        async with AmiClient.from_settings(settings()) as ami:
+            await ami.wait_connected(10)
+            return await ami.reload_dialplan_and_confirm(list(REQUIRED_CONTEXTS))
+
+    try:
+        live = asyncio.run(run())
+    except (AmiError, OSError, TimeoutError) as exc:
+        fail(f"AMI: {exc or type(exc).__name__}", 3)
+    for context, ok in live.items():
+        typer.echo(f"{context}: {'live' if ok else 'MISSING'}")
+    if not all(live.values()):
+        raise typer.Exit(1)

@@ -1,0 +1,143 @@
+"""Live bindings: the Redis state kept true to the database.
+
+The database is the record of truth; Redis holds the live, derived state (see
+:mod:`masking.numbers.pool`). Whatever Redis lost is rebuilt on the next request
+(:func:`with_restore`), and a binding Redis has but the database does not is dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from functools import partial
+from typing import TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from masking.numbers import virtual
+from masking.numbers.pool import LiveBinding, PoolNotReady
+from masking.service import MaskingService
+from masking.storage.models import Binding, Site, VirtualNumber
+
+log = logging.getLogger("masking.bindings")
+T = TypeVar("T")
+
+# A binding in Redis that the database does not know is stale once it is this old;
+# younger, its database row may still be committing.
+UNCOMMITTED_BINDING_GRACE = timedelta(seconds=60)
+
+
+def ttl_for(service: MaskingService, site: Site) -> timedelta:
+    return timedelta(hours=site.binding_ttl_hours or service.settings.binding_ttl_hours)
+
+
+def restore_live_state(service: MaskingService) -> int:
+    """Rebuild Redis from the database: pool numbers, live bindings and cool-offs."""
+    now = service.clock()
+    with service.db.session() as session:
+        numbers: dict[str, dict[str, datetime | None]] = {}
+        for vn in session.scalars(select(VirtualNumber).where(VirtualNumber.active)):
+            numbers.setdefault(vn.region, {})[vn.number] = vn.last_used_at
+        rows = session.scalars(
+            select(Binding).where(Binding.cooloff_until > now, Binding.revoked_at.is_(None))
+        )
+        bindings = [
+            {
+                "id": b.id,
+                "site_id": b.site_id,
+                "shipment_id": b.shipment_id,
+                "customer": b.customer_phone,
+                "number": b.virtual_number,
+                "created_at": b.created_at,
+                "expires_at": b.expires_at,
+                "cooloff_until": b.cooloff_until,
+                "reason": b.reason_code,
+                "staff_id": b.staff_id,
+            }
+            for b in rows
+        ]
+    restored = service.pool.restore(numbers=numbers, bindings=bindings, now=now)
+    drop_stale_bindings(service)
+    log.info(
+        "restored live state: %d live bindings, %d numbers",
+        restored,
+        sum(len(v) for v in numbers.values()),
+    )
+    return restored
+
+
+def with_restore(service: MaskingService, action: Callable[[], T]) -> T:
+    """Run a pool operation; if Redis lost the live state, restore it and run it again."""
+    try:
+        return action()
+    except PoolNotReady:
+        log.warning("Redis lost the live state; restoring it from the database")
+        restore_live_state(service)
+        return action()
+
+
+def for_site(service: MaskingService, site_id: int, number: str) -> LiveBinding | None:
+    """The live binding staff of ``site_id`` reach by dialing ``number``."""
+    now = service.clock()
+    return with_restore(service, lambda: service.pool.for_site(site_id, number, now))
+
+
+def for_customer(service: MaskingService, customer: str, number: str) -> LiveBinding | None:
+    """The live binding a customer reaches by calling ``number`` back."""
+    now = service.clock()
+    return with_restore(service, lambda: service.pool.for_customer(customer, number, now))
+
+
+def is_stale(service: MaskingService, session: Session, live: LiveBinding, now: datetime) -> bool:
+    """A live binding in Redis that the database does not know (Redis outlived a
+    database restore or reset) is dropped; a just-made one may still be committing."""
+    if (
+        now - live.created_at < UNCOMMITTED_BINDING_GRACE
+        or session.get(Binding, live.id) is not None
+    ):
+        return False
+    log.warning("binding %s is in Redis but not in the database; dropping it", live.id)
+    service.pool.release(live.id, clear_cooloff=True)
+    return True
+
+
+def drop_stale_bindings(service: MaskingService) -> int:
+    """Release every Redis binding the database does not hold as live."""
+    now = service.clock()
+    dropped = 0
+    with service.db.session() as session:
+        live_in_db = set(session.scalars(select(Binding.id).where(Binding.live_at(now))))
+        for binding_id in service.pool.live_ids() - live_in_db:
+            found = service.pool.binding(binding_id)
+            if found is None or now - found.created_at >= UNCOMMITTED_BINDING_GRACE:
+                service.pool.release(
+                    binding_id,
+                    clear_cooloff=found is not None and session.get(Binding, binding_id) is None,
+                )
+                dropped += 1
+    if dropped:
+        log.warning("dropped %d bindings Redis had but the database does not", dropped)
+    return dropped
+
+
+def live_bindings(service: MaskingService, site_id: int | None = None) -> list[Binding]:
+    now = service.clock()
+    with service.db.session() as session:
+        query = select(Binding).where(Binding.live_at(now))
+        if site_id is not None:
+            query = query.where(Binding.site_id == site_id)
+        return list(session.scalars(query.order_by(Binding.created_at)))
+
+
+def add_pool_numbers(
+    service: MaskingService, raw_numbers: list[str], region: str | None = None
+) -> int:
+    """Validate and add numbers to the database, then to the live pool."""
+    with service.db.session() as session:
+        report, added = virtual.add_numbers(session, raw_numbers, region)
+    for found_region, numbers in added.items():
+        fresh: dict[str, datetime | None] = dict.fromkeys(numbers)
+        with_restore(service, partial(service.pool.add_numbers, found_region, fresh))
+    return report.added

@@ -1,0 +1,155 @@
+"""The composition root: builds the running process from the settings.
+
+:class:`Runtime` wires the use-case facade (:class:`masking.service.MaskingService`: the
+database and the live pool), the call desk, the FastAGI server, the AMI client and the web
+app, and starts and stops them in order (``masking serve``; the demo and the end-to-end
+tests run it in a thread with :class:`RuntimeThread`). Nothing else builds these.
+
+Start-up order: schema upgrade, live state restored from the database (a dead Redis is
+logged, not fatal: every call then fails closed until it is back), FastAGI, AMI (connects
+and reconnects by itself), HTTP. SIGTERM / SIGINT stop accepting and let in-flight AGI
+requests finish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Coroutine, Iterator
+from typing import Any, TypeVar
+
+import uvicorn
+
+from agi.ami import AmiClient
+from agi.server import FastAGIServer
+from masking.calls.desk import MaskingCallDesk
+from masking.config import Settings
+from masking.numbers import bindings
+from masking.numbers.pool import PoolError
+from masking.service import MaskingService
+from masking.web import create_app
+
+log = logging.getLogger("masking.serve")
+T = TypeVar("T")
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """uvicorn without its own signal handlers: :func:`serve` owns SIGINT / SIGTERM."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class Runtime:
+    """The running process; tests and the demo drive it through :meth:`start` / :meth:`stop`."""
+
+    def __init__(self, settings: Settings, *, with_http: bool = True) -> None:
+        self.settings = settings
+        self.with_http = with_http
+        self.service = MaskingService.from_settings(settings)
+        self.agi: FastAGIServer | None = None
+        self.ami: AmiClient | None = None
+        self._http: uvicorn.Server | None = None
+        self._http_task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        s = self.settings
+        await asyncio.to_thread(self.service.db.upgrade)
+        try:
+            await asyncio.to_thread(bindings.restore_live_state, self.service)
+        except PoolError as exc:
+            log.error("live state not restored (%s); calls are denied until Redis is back", exc)
+        self.agi = FastAGIServer(
+            MaskingCallDesk(self.service),
+            s.agi_host,
+            s.agi_port,
+            request_timeout=s.agi_request_timeout,
+        )
+        await self.agi.start()
+        log.info("FastAGI listening on %s:%s", s.agi_host, self.agi.port)
+        self.ami = AmiClient.from_settings(s, self.service)
+        await self.ami.start()
+        if self.with_http:
+            app = create_app(self.service, self.ami.originator)
+            config = uvicorn.Config(
+                app, host=s.http_host, port=s.http_port, log_level="warning", lifespan="off"
+            )
+            self._http = _EmbeddedServer(config)
+            self._http_task = asyncio.create_task(self._http.serve())
+            for _ in range(100):
+                if self._http.started or self._http_task.done():
+                    break
+                await asyncio.sleep(0.05)
+            if self._http_task.done():
+                self._http_task.result()  # raises: e.g. the port is taken
+                raise RuntimeError(f"HTTP server on {s.http_host}:{s.http_port} stopped")
+            log.info("console on http://%s:%s/", s.http_host, s.http_port)
+
+    async def stop(self) -> None:
+        if self._http is not None:
+            self._http.should_exit = True
+            if self._http_task is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(self._http_task, 5)
+        if self.agi is not None:
+            await self.agi.close()
+        if self.ami is not None:
+            await self.ami.close()
+        self.service.close()
+
+
+async def serve(settings: Settings) -> None:
+    runtime = Runtime(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await runtime.start()
+    log.info("masking is serving; Ctrl-C stops it")
+    try:
+        await stop.wait()
+    finally:
+        log.info("stopping")
+        await runtime.stop()
+
+
+class RuntimeThread:
+    """The service on its own event loop in a background thread (the demo and the e2e
+    tests run it beside SIPp and Asterisk in one process)."""
+
+    def __init__(self, settings: Settings, *, with_http: bool = True) -> None:
+        import threading
+
+        self.runtime = Runtime(settings, with_http=with_http)
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self.loop.run_forever, name="masking-serve", daemon=True
+        )
+
+    def start(self, timeout: float = 30.0) -> RuntimeThread:
+        self._thread.start()
+        self.run(self.runtime.start(), timeout)
+        return self
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float = 30.0) -> T:
+        """Run a coroutine on the service's loop and wait for its result."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def stop(self) -> None:
+        if not self._thread.is_alive():
+            return
+        try:
+            self.run(self.runtime.stop(), 30)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(10)
+            self.loop.close()
+
+    def __enter__(self) -> RuntimeThread:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,74 @@
+"""The shapes of every identifier the service accepts: one pattern each, used by the
+domain, the adapters (AGI, AMI, web, CLI) and the dialplan check alike.
+
+A value that does not match is refused before it reaches the database, a log line or
+an Asterisk application argument.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+
+import phonenumbers
+
+# A PJSIP endpoint name: starts with a letter or digit (a leading "_" or "." means a
+# pattern or a hidden name to Asterisk), then letters, digits, "_", "." or "-".
+ENDPOINT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+# A call record's id: 32 lower-case hex digits (uuid4().hex); also the recording's stem.
+CALL_ID_RE = re.compile(r"^[0-9a-f]{32}$")
+# A site code.
+CODE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+# A staff login.
+LOGIN_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$")
+# A shipment (order) number from the upstream system.
+SHIPMENT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+# A reason code.
+REASON_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
+# Dialed digits or a caller ID number as Asterisk hands them over (untrusted).
+DIGITS_RE = re.compile(r"^\+?[0-9]{3,20}$")
+
+
+class AdminError(ValueError):
+    """Bad input for an administrative operation; the message names the field."""
+
+
+def is_endpoint(value: str | None) -> bool:
+    return bool(ENDPOINT_RE.match(value or "")) and ".." not in (value or "")
+
+
+def is_call_id(value: str | None) -> bool:
+    return bool(CALL_ID_RE.match(value or ""))
+
+
+def is_digits(value: str | None) -> bool:
+    return bool(DIGITS_RE.match(value or ""))
+
+
+def check_endpoint(name: str) -> str:
+    if not is_endpoint(name):
+        raise AdminError(f"endpoint: {name!r} is not a valid PJSIP endpoint name")
+    return name
+
+
+def check_region(region: str) -> str:
+    region = (region or "").upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise AdminError(f"region: unknown phone region {region!r} (use an ISO code like RU)")
+    return region
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    added: int
+    skipped: int
+
+
+def read_csv_column(text: str, column: str) -> list[tuple[int, dict[str, str]]]:
+    """Rows as (line number, row) from CSV text with a header; raises on a missing column."""
+    reader = csv.DictReader(io.StringIO(text))
+    if reader.fieldnames is None or column not in reader.fieldnames:
+        raise AdminError(f"csv: the header must contain a {column!r} column")
+    return [(reader.line_num, row) for row in reader]

@@ -1,0 +1,245 @@
+"""The database: record of truth for sites, staff, numbers, bindings, audit and calls.
+
+Redis holds only the live, derived state of bindings (see :mod:`masking.numbers.pool`) and is
+rebuilt from these tables after a flush or restart.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
+
+from masking.states import CallStatus, Disposition
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Site(Base):
+    __tablename__ = "sites"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64))
+    # {"mon": [["09:00", "21:00"]], ...}; a missing or empty day is closed
+    weekly_hours: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    phone_region: Mapped[str] = mapped_column(String(2))
+    binding_ttl_hours: Mapped[float | None] = mapped_column(default=None)
+    ring_endpoints: Mapped[list[str]] = mapped_column(JSON, default=list)
+    suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    suspended_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    suspended_by: Mapped[str | None] = mapped_column(String(100), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    exceptions: Mapped[list[SiteException]] = relationship(
+        back_populates="site", cascade="all, delete-orphan", order_by="SiteException.day"
+    )
+
+    @property
+    def suspended(self) -> bool:
+        return self.suspended_at is not None
+
+
+class SiteException(Base):
+    """A date whose hours differ from the weekly schedule (holiday: no intervals)."""
+
+    __tablename__ = "site_exceptions"
+    __table_args__ = (UniqueConstraint("site_id", "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    intervals: Mapped[list[list[str]]] = mapped_column(JSON, default=list)
+    note: Mapped[str] = mapped_column(String(200), default="")
+
+    site: Mapped[Site] = relationship(back_populates="exceptions")
+
+
+class Staff(Base):
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    login: Mapped[str] = mapped_column(String(100), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"), default=None)
+    role: Mapped[str] = mapped_column(String(20))
+    numbers_visible: Mapped[bool] = mapped_column(Boolean, default=False)
+    sip_endpoint: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
+    token_hash: Mapped[str | None] = mapped_column(String(128), unique=True, default=None)
+    password_hash: Mapped[str | None] = mapped_column(String(256), default=None)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    site: Mapped[Site | None] = relationship()
+
+
+class Shipment(Base):
+    __tablename__ = "shipments"
+    __table_args__ = (UniqueConstraint("site_id", "external_number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    external_number: Mapped[str] = mapped_column(String(64))
+    customer_phone: Mapped[str] = mapped_column(String(20), index=True)
+    status: Mapped[str] = mapped_column(String(40), default="at_pickup_point")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    site: Mapped[Site] = relationship()
+
+
+class Reason(Base):
+    __tablename__ = "reasons"
+
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    title_ru: Mapped[str] = mapped_column(String(300))
+    title_en: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(20), default="pickup_point")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class VirtualNumber(Base):
+    __tablename__ = "virtual_numbers"
+
+    number: Mapped[str] = mapped_column(String(20), primary_key=True)
+    region: Mapped[str] = mapped_column(String(2), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Binding(Base):
+    """One temporary number issued to one site for one shipment's customer (kept forever)."""
+
+    __tablename__ = "bindings"
+    __table_args__ = (
+        Index("ix_bindings_live_site", "site_id", "virtual_number", "expires_at"),
+        Index("ix_bindings_live_customer", "customer_phone", "virtual_number", "expires_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    shipment_id: Mapped[int] = mapped_column(ForeignKey("shipments.id"))
+    customer_phone: Mapped[str] = mapped_column(String(20))
+    virtual_number: Mapped[str] = mapped_column(ForeignKey("virtual_numbers.number"))
+    reason_code: Mapped[str] = mapped_column(ForeignKey("reasons.code"))
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    cooloff_until: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+    site: Mapped[Site] = relationship()
+    shipment: Mapped[Shipment] = relationship()
+    staff: Mapped[Staff] = relationship()
+
+    @classmethod
+    def live_at(cls, now: datetime) -> ColumnElement[bool]:
+        """The one definition of a live binding, as a query condition: not expired, not
+        revoked. (The Redis side decides the same from the timestamps it keeps.)"""
+        return (cls.expires_at > now) & cls.revoked_at.is_(None)
+
+
+class RevealAudit(Base):
+    __tablename__ = "reveal_audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), default=None)
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"), default=None)
+    shipment_number: Mapped[str] = mapped_column(String(64))
+    reason_code: Mapped[str | None] = mapped_column(String(40), default=None)
+    # no FK: a concurrent re-reveal may audit a binding whose row is still being written
+    binding_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    virtual_number: Mapped[str | None] = mapped_column(String(20), default=None)
+    granted: Mapped[bool] = mapped_column(Boolean)
+    refusal: Mapped[str | None] = mapped_column(String(40), default=None)
+    channel: Mapped[str] = mapped_column(String(20), default="cli")
+
+
+class CallRecord(Base):
+    __tablename__ = "call_records"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    direction: Mapped[str] = mapped_column(String(20))
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"), default=None, index=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), default=None)
+    binding_id: Mapped[str | None] = mapped_column(ForeignKey("bindings.id"), default=None)
+    shipment_id: Mapped[int | None] = mapped_column(ForeignKey("shipments.id"), default=None)
+    reason_code: Mapped[str | None] = mapped_column(String(40), default=None)
+    endpoint: Mapped[str | None] = mapped_column(String(64), default=None)
+    virtual_number: Mapped[str | None] = mapped_column(String(20), default=None)
+    channel_id: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    linked_id: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    disposition: Mapped[str] = mapped_column(String(20), default=Disposition.IN_PROGRESS)
+    deny_reason: Mapped[str | None] = mapped_column(String(40), default=None)
+    # where the call is now (CallStatus; click-to-call shows it live)
+    status: Mapped[str] = mapped_column(String(30), default=CallStatus.DECIDING)
+    hangup_cause: Mapped[int | None] = mapped_column(Integer, default=None)
+    bridged_seconds: Mapped[int | None] = mapped_column(Integer, default=None)
+    recording_file: Mapped[str | None] = mapped_column(String(200), default=None)
+    recording_bytes: Mapped[int | None] = mapped_column(Integer, default=None)
+    recording_error: Mapped[str | None] = mapped_column(Text, default=None)
+
+    site: Mapped[Site | None] = relationship()
+    staff: Mapped[Staff | None] = relationship()
+    binding: Mapped[Binding | None] = relationship()
