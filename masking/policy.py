@@ -31,6 +31,7 @@ class Action(StrEnum):
     LISTEN_RECORDINGS = "listen_recordings"
     PURGE_RECORDINGS = "purge_recordings"
     SEE_ALL_CALLS = "see_all_calls"  # call log of every site
+    SEE_COLLEAGUES_CALLS = "see_colleagues_calls"  # not only one's own calls
 
 
 ALLOWED: dict[Action, frozenset[str]] = {
@@ -44,6 +45,7 @@ ALLOWED: dict[Action, frozenset[str]] = {
     Action.LISTEN_RECORDINGS: frozenset({Role.ADMIN, Role.QA}),
     Action.PURGE_RECORDINGS: frozenset({Role.ADMIN}),
     Action.SEE_ALL_CALLS: frozenset({Role.ADMIN, Role.QA}),
+    Action.SEE_COLLEAGUES_CALLS: frozenset({Role.OWNER, Role.STAFF_MANAGER, Role.ADMIN, Role.QA}),
 }
 
 

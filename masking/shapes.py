@@ -29,6 +29,8 @@ SHIPMENT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 REASON_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 # Dialed digits or a caller ID number as Asterisk hands them over (untrusted).
 DIGITS_RE = re.compile(r"^\+?[0-9]{3,20}$")
+# A caller ID number the service presents (a virtual number): "+" and digits only.
+CALLERID_NUMBER_RE = re.compile(r"^\+?[0-9]{1,20}$")
 
 
 class AdminError(ValueError):
@@ -45,6 +47,10 @@ def is_call_id(value: str | None) -> bool:
 
 def is_digits(value: str | None) -> bool:
     return bool(DIGITS_RE.match(value or ""))
+
+
+def is_callerid_number(value: str | None) -> bool:
+    return bool(CALLERID_NUMBER_RE.match(value or ""))
 
 
 def check_endpoint(name: str) -> str:

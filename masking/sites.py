@@ -102,6 +102,17 @@ def add_exception(
     return existing
 
 
+def delete_exception(session: Session, site: Site, day: date) -> bool:
+    """Drop the date's exception (the weekly schedule applies again); False if none."""
+    found = session.scalar(
+        select(SiteException).where(SiteException.site_id == site.id, SiteException.day == day)
+    )
+    if found is None:
+        return False
+    session.delete(found)
+    return True
+
+
 def suspend(site: Site, *, reason: str, by: str, now: datetime | None = None) -> None:
     if not reason.strip():
         raise AdminError("reason: say why the site's numbers are hidden")

@@ -2,7 +2,7 @@
 
 ``agi://host/<route>?...`` (FastAGI) and ``AGI(masking-agi.py,<route>,...)`` (classic) both
 look the route up in :data:`ROUTES`. A handler is sync (it calls the desk, which talks to
-the database and Redis) and returns a :class:`~masking.calls_contract.CallDecision`; the
+the database and Redis) and returns a :class:`~masking.calls.contract.CallDecision`; the
 callers turn it into channel variables with :func:`agi.routes.base.decision_variables`.
 """
 

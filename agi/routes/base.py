@@ -1,4 +1,4 @@
-"""Shared by every route: input shapes, the decision -> channel variables mapping, and
+"""Shared by every route: the decision -> channel variables mapping, and
 log masking. FastAGI (:mod:`agi.server`) and classic AGI (:mod:`agi.classic`) both write
 exactly the pairs :func:`decision_variables` returns, in that order.
 """
@@ -16,17 +16,14 @@ from agi.protocol import AGIRequest
 from masking.calls.contract import CallDecision, CallDesk
 from masking.numbers.phones import mask_number
 from masking.refusals import Refusal
+from masking.shapes import is_call_id, is_callerid_number, is_endpoint
 
 log = logging.getLogger("agi.routes")
 
 # A route: sync, validates its arguments and asks the desk. Runs in a worker thread.
 Handler = Callable[[CallDesk, AGIRequest], CallDecision]
 
-ENDPOINT = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-DIGITS = re.compile(r"^\+?[0-9]{3,20}$")
-CALL_ID = re.compile(r"^[0-9a-f]{32}$")
 _DIAL_NUMBER = re.compile(r"^[0-9]{3,20}$")
-_CALLERID_NUM = re.compile(r"^\+?[0-9]{1,20}$")
 _RECORD_FILE = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_./-]{0,199}$")
 _OPENS_AT = re.compile(r"^(?:[01][0-9]|2[0-3])[0-5][0-9]$")
 # Characters that mean something to dialplan application argument parsing or expression
@@ -37,14 +34,6 @@ _LONG_DIGITS = re.compile(r"\+?\d[\d\s()-]{4,}\d")
 
 class InvalidDecision(ValueError):
     """The desk returned something that must not reach the dialplan."""
-
-
-def valid_endpoint(value: str) -> bool:
-    return bool(ENDPOINT.match(value)) and ".." not in value
-
-
-def valid_digits(value: str) -> bool:
-    return bool(DIGITS.match(value))
 
 
 def new_call_id() -> str:
@@ -71,7 +60,7 @@ def decision_variables(decision: CallDecision) -> list[tuple[str, str]]:
     (the desk is trusted, but a dial decision is where a mistake costs a real call);
     a dial decision that does not pass raises InvalidDecision.
     """
-    call_id = decision.call_id if CALL_ID.match(decision.call_id or "") else new_call_id()
+    call_id = decision.call_id if is_call_id(decision.call_id) else new_call_id()
     pairs: list[tuple[str, str]] = [(v.CALL_ID, call_id)]
     if decision.action == v.ACTION_DIAL:
         if decision.dial_number is None and not decision.dial_endpoints:
@@ -81,7 +70,7 @@ def decision_variables(decision: CallDecision) -> list[tuple[str, str]]:
                 raise InvalidDecision("dial number is not digits")
             pairs.append((v.DIAL_NUMBER, decision.dial_number))
         if decision.dial_endpoints:
-            if not all(valid_endpoint(e) for e in decision.dial_endpoints):
+            if not all(is_endpoint(e) for e in decision.dial_endpoints):
                 raise InvalidDecision("invalid endpoint name")
             pairs.append(
                 (v.DIAL_ENDPOINTS, "&".join(f"PJSIP/{e}" for e in decision.dial_endpoints))
@@ -91,7 +80,7 @@ def decision_variables(decision: CallDecision) -> list[tuple[str, str]]:
             raise InvalidDecision("dial timeout out of range")
         pairs.append((v.DIAL_TIMEOUT, str(timeout)))
         if decision.callerid_num is not None:
-            if not _CALLERID_NUM.match(decision.callerid_num):
+            if not is_callerid_number(decision.callerid_num):
                 raise InvalidDecision("caller ID number is not digits")
             pairs.append((v.CALLERID_NUM, decision.callerid_num))
         if decision.callerid_name is not None:
@@ -120,7 +109,7 @@ def safe_variables(decision: CallDecision) -> tuple[CallDecision, list[tuple[str
         return decision, decision_variables(decision)
     except (InvalidDecision, ValueError, TypeError) as exc:
         log.error("call %s: refusing the desk's decision: %s", decision.call_id, exc)
-        fallback = unavailable(decision.call_id if CALL_ID.match(decision.call_id or "") else None)
+        fallback = unavailable(decision.call_id if is_call_id(decision.call_id) else None)
         return fallback, decision_variables(fallback)
 
 

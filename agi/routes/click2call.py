@@ -8,16 +8,17 @@ from __future__ import annotations
 import logging
 
 from agi.protocol import AGIRequest
-from agi.routes.base import CALL_ID, scrub
+from agi.routes.base import scrub
 from masking.calls.contract import CallDecision, CallDesk
 from masking.refusals import Refusal
+from masking.shapes import is_call_id
 
 log = logging.getLogger("agi.routes.click2call")
 
 
 def handle(desk: CallDesk, request: AGIRequest) -> CallDecision:
     call_id = request.arg(1).strip().lower()
-    if not CALL_ID.match(call_id):
+    if not is_call_id(call_id):
         log.warning(
             "call %s: click2call with an invalid call id %s",
             request.channel_id,

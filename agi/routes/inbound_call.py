@@ -11,16 +11,17 @@ from __future__ import annotations
 import logging
 
 from agi.protocol import AGIRequest
-from agi.routes.base import masked, scrub, valid_digits
+from agi.routes.base import masked, scrub
 from masking.calls.contract import CallDecision, CallDesk
 from masking.refusals import Refusal
+from masking.shapes import is_digits
 
 log = logging.getLogger("agi.routes.inbound_call")
 
 
 def handle(desk: CallDesk, request: AGIRequest) -> CallDecision:
     caller, did = request.arg(1).strip(), request.arg(2).strip()
-    if not valid_digits(did):
+    if not is_digits(did):
         log.warning(
             "call %s: inbound-call to an invalid DID %s",
             request.channel_id,
@@ -29,7 +30,7 @@ def handle(desk: CallDesk, request: AGIRequest) -> CallDecision:
         return desk.record_denied(
             route="inbound-call", channel_id=request.channel_id, reason=Refusal.INVALID_INPUT
         )
-    if caller and not valid_digits(caller):
+    if caller and not is_digits(caller):
         log.info("call %s: inbound-call with a non-numeric caller ID", request.channel_id)
         caller = ""
     log.debug(

@@ -9,16 +9,17 @@ from __future__ import annotations
 import logging
 
 from agi.protocol import AGIRequest
-from agi.routes.base import masked, scrub, valid_digits, valid_endpoint
+from agi.routes.base import masked, scrub
 from masking.calls.contract import CallDecision, CallDesk
 from masking.refusals import Refusal
+from masking.shapes import is_digits, is_endpoint
 
 log = logging.getLogger("agi.routes.operator_call")
 
 
 def handle(desk: CallDesk, request: AGIRequest) -> CallDecision:
     endpoint, dialed = request.arg(1), request.arg(2)
-    if not valid_endpoint(endpoint) or not valid_digits(dialed):
+    if not is_endpoint(endpoint) or not is_digits(dialed):
         log.warning(
             "call %s: operator-call with invalid input (endpoint %s, dialed %s)",
             request.channel_id,

@@ -1,6 +1,6 @@
 """A real Asterisk 22 on this machine, for the tests and the demo.
 
-Asterisk runs inside the cached Debian root filesystem (:mod:`masking.pbx.rootfs`)
+Asterisk runs inside the cached Debian root filesystem (:mod:`lab.asterisk.rootfs`)
 under ``bwrap``, with the host's network: PJSIP listens on 127.0.0.1:<sip_port> (UDP
 only), AMI on 127.0.0.1:<ami_port>, RTP in its own port range, so several instances run
 side by side. Everything an instance writes lives in its ``state_dir``::
@@ -16,7 +16,7 @@ The root filesystem is mounted read-only; the project's dialplan files are copie
 ``etc/`` and its prompts (``dialplan/sounds``) mounted at
 ``/usr/share/asterisk/sounds/masking`` (so ``Playback(masking/closed)`` finds them).
 
-When a Docker engine runs (:func:`masking.pbx.rootfs.docker_available`) and
+When a Docker engine runs (:func:`lab.asterisk.rootfs.docker_available`) and
 ``use_docker=True`` is given, the image from ``docker/`` runs instead with the same
 directories bind-mounted (``docker run --network host``).
 """
@@ -48,7 +48,7 @@ TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 DIALPLAN_FILES = ("masking.conf", "masking-globals.conf", "masking-contract.conf")
 STATE_FILE = "asterisk.json"
 DOCKER_IMAGE = os.environ.get("MASKING_ASTERISK_IMAGE", "masking-asterisk:22")
-CARRIER_HEADER_NAME = "X-MaskingService-Test-Trunk"
+CARRIER_HEADER_NAME = "X-Masking-Test-Trunk"
 CARRIER_HEADER_VALUE = "carrier"
 
 

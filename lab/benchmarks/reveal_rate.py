@@ -1,6 +1,6 @@
 """Reveals per second from one process against the local Redis and a database.
 
-    .venv/bin/python benchmarks/reveal_rate.py [--count 2000] [--pg URL]
+    .venv/bin/python -m lab.benchmarks.reveal_rate [--count 2000] [--pg URL]
 
 Creates a throwaway PostgreSQL database (and an SQLite file), seeds one site with a pool of
 500 numbers and ``count`` shipments, then reveals each shipment once (new bindings) and once

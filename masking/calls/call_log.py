@@ -20,7 +20,7 @@ from masking.service import MaskingService
 from masking.states import CallStatus, Disposition
 from masking.storage.models import CallRecord
 
-log = logging.getLogger("masking.records")
+log = logging.getLogger("masking.call_log")
 
 # A WAV file holding nothing but its header.
 WAV_HEADER_BYTES = 44

@@ -57,3 +57,11 @@ def prepare_click2call(
         )
         session.add(record)
     return record.id, endpoint
+
+
+def staff_callerid_number(service: MaskingService, call_id: str) -> str | None:
+    """The number a click-to-call's staff phone shows: the call's temporary number (never
+    the customer's). None when the call or its number is unknown."""
+    with service.db.session() as session:
+        record = session.get(CallRecord, call_id)
+        return record.virtual_number if record else None

@@ -23,8 +23,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from masking.calls.contract import Originator
 from masking.service import MaskingService
-from masking.web import api, console, i18n
+from masking.web import audit, calls, i18n, items, pool, reasons, recordings, session, sites, team
+from masking.web.auth import optional_principal
 from masking.web.errors import ApiError
+from masking.web.pages import NeedLogin, render
 
 log = logging.getLogger("masking.web")
 
@@ -33,6 +35,9 @@ LARGE_BODY = 1024 * 1024 + 64 * 1024
 LARGE_BODY_PATHS = ("/api/v1/pool/import", "/api/v1/pool/numbers", "/admin/pool")
 SESSION_MAX_AGE = 12 * 3600
 _STATIC = Path(__file__).parent / "static"
+API_PREFIX = "/api/v1"
+# In this order the API's paths appear in the OpenAPI document.
+CAPABILITIES = (session, items, calls, team, sites, pool, reasons, audit, recordings)
 
 
 class Guard:
@@ -118,7 +123,7 @@ def create_app(service: MaskingService, originator: Originator | None = None) ->
     console at ``/``. ``originator`` rings desk phones for click-to-call (the AMI client);
     without it click-to-call answers 503."""
     app = FastAPI(
-        title="MaskingService: masked calls through temporary numbers",
+        title="Masking: masked calls through temporary numbers",
         version="1",
         description=(
             "Item search, reveal of temporary numbers, click-to-call, call history, team, "
@@ -139,8 +144,10 @@ def create_app(service: MaskingService, originator: Originator | None = None) ->
         https_only=False,
     )
     app.add_middleware(Guard)
-    app.include_router(api.router)
-    app.include_router(console.router)
+    for capability in CAPABILITIES:
+        app.include_router(capability.api.router, prefix=API_PREFIX)
+    for capability in CAPABILITIES:
+        app.include_router(capability.console.router)
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
     _errors(app)
     return app
@@ -152,11 +159,11 @@ def _wants_json(request: Request) -> bool:
 
 def _html_error(request: Request, status: int, code: str, detail: str = "") -> Response:
     try:
-        principal = console.optional_principal(request)
+        principal = optional_principal(request)
     except ApiError:
         principal = None
     lang = i18n.lang_of(request)
-    return console.render(
+    return render(
         request,
         "error.html",
         principal,
@@ -181,8 +188,8 @@ def _errors(app: FastAPI) -> None:
             return JSONResponse(exc.body(), status_code=exc.status)
         return _html_error(request, exc.status, exc.code, exc.message)
 
-    @app.exception_handler(console.NeedLogin)
-    async def need_login(request: Request, exc: console.NeedLogin) -> Response:
+    @app.exception_handler(NeedLogin)
+    async def need_login(request: Request, exc: NeedLogin) -> Response:
         return RedirectResponse("/login", status_code=303)
 
     @app.exception_handler(RequestValidationError)

@@ -1,6 +1,6 @@
 """Who is asking: a per-staff bearer token (API) or the console's signed session cookie.
 
-Tokens and passwords are stored hashed (:mod:`masking.admin`). A cookie-authenticated
+Tokens and passwords are stored hashed (:mod:`masking.accounts`). A cookie-authenticated
 request that changes something must carry the session's CSRF token (header
 ``X-CSRF-Token`` or form field ``csrf``).
 """
@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import Request
-from sqlalchemy import select
+from fastapi import Depends, Request
 
 from masking import accounts, policy
+from masking.policy import Action
 from masking.service import MaskingService
-from masking.states import Role
 from masking.storage.models import Site, Staff
 from masking.web.errors import ApiError, forbidden, unauthenticated
 
@@ -34,26 +34,6 @@ class Principal:
     numbers_visible: bool
     sees_numbers: bool
     via: str  # "token" or "session"
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == Role.ADMIN
-
-    @property
-    def is_qa(self) -> bool:
-        return self.role == Role.QA
-
-    @property
-    def platform(self) -> bool:
-        return self.site_id is None
-
-    @property
-    def listens(self) -> bool:
-        return self.role in (Role.ADMIN, Role.QA)
-
-    @property
-    def manages_team(self) -> bool:
-        return self.role in (Role.OWNER, Role.ADMIN)
 
 
 def principal_of(staff: Staff, site: Site | None, via: str) -> Principal:
@@ -114,7 +94,7 @@ def optional_principal(request: Request) -> Principal | None:
             if principal is None:
                 request.session.clear()
             elif request.method not in SAFE_METHODS and request.url.path.startswith("/api/"):
-                # console forms check their own ``csrf`` field (see masking.web.console)
+                # console forms check their own ``csrf`` field (see masking.web.pages.act)
                 check_csrf(request, request.headers.get("x-csrf-token"))
     request.state.principal = principal
     return principal
@@ -125,6 +105,15 @@ def require_principal(request: Request) -> Principal:
     if principal is None:
         raise unauthenticated()
     return principal
+
+
+async def _service(request: Request) -> MaskingService:
+    # async, so that FastAPI calls it in place instead of in its thread pool
+    return service_of(request)
+
+
+Who = Annotated[Principal, Depends(require_principal)]
+Service = Annotated[MaskingService, Depends(_service)]
 
 
 def csrf_token(request: Request) -> str:
@@ -141,19 +130,7 @@ def check_csrf(request: Request, given: str | None) -> None:
         raise ApiError(403, "csrf", "the page is out of date; reload it and try again")
 
 
-def login(service: MaskingService, login_name: str, password: str) -> Principal | None:
-    """Check a console login; the same answer for an unknown login and a bad password."""
-    if not login_name or not password or len(login_name) > 100 or len(password) > 200:
-        return None
-    with service.db.session() as session:
-        staff = session.scalar(select(Staff).where(Staff.login == login_name))
-        stored = staff.password_hash if staff is not None else None
-        ok = accounts.check_password(password, stored or accounts.hash_password("x", b"0" * 16))
-        if staff is None or not staff.active or not stored or not ok:
-            return None
-        return principal_of(staff, staff.site, "session")
-
-
-def need_roles(principal: Principal, *roles: str, message: str | None = None) -> None:
-    if principal.role not in roles:
-        raise forbidden(message or "your role may not do this")
+def need(p: Principal, action: Action, message: str | None = None) -> None:
+    """Refuses (403) a principal whose role may not take ``action``."""
+    if not policy.may(p.role, action):
+        raise forbidden() if message is None else forbidden(message)

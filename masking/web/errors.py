@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from masking.refusals import REFUSAL_TEXT, Refusal, Refused
+
 
 class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
@@ -17,23 +19,27 @@ class ApiError(Exception):
         return {"error": {"code": self.code, "message": self.message, **self.extra}}
 
 
-# Domain refusal codes (Refused, Refused) -> HTTP status.
-REFUSAL_STATUS = {
-    "not_allowed": 403,
-    "other_site": 403,
-    "suspended": 403,
-    "inactive": 403,
-    "closed": 409,
-    "no_phone": 409,
-    "bad_reason": 422,
-    "unknown_shipment": 404,
-    "pool_exhausted": 503,
-    "unavailable": 503,
+# Refusals that do not reach the API (expired, unknown, invalid input) answer 403 too.
+REFUSAL_STATUS: dict[Refusal, int] = {
+    Refusal.NOT_ALLOWED: 403,
+    Refusal.OTHER_SITE: 403,
+    Refusal.SUSPENDED: 403,
+    Refusal.INACTIVE: 403,
+    Refusal.CLOSED: 409,
+    Refusal.NO_PHONE: 409,
+    Refusal.BAD_REASON: 422,
+    Refusal.UNKNOWN_SHIPMENT: 404,
+    Refusal.POOL_EXHAUSTED: 503,
+    Refusal.UNAVAILABLE: 503,
 }
 
 
-def refusal(code: str, message: str) -> ApiError:
-    return ApiError(REFUSAL_STATUS.get(code, 403), code, message)
+def refusal(reason: Refusal, message: str | None = None) -> ApiError:
+    return ApiError(REFUSAL_STATUS.get(reason, 403), reason.value, message or REFUSAL_TEXT[reason])
+
+
+def refused(exc: Refused) -> ApiError:
+    return refusal(exc.reason, str(exc))
 
 
 def unauthenticated() -> ApiError:

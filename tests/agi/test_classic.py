@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from agi import variables as v
-from tests.agi.fakes import CALL_ID, agi_env, set_vars
+from tests.support.agi import CALL_ID, agi_env, set_vars
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -66,7 +66,7 @@ def play_asterisk(
 RUN = (
     "import sys\n"
     "from agi.classic import run\n"
-    "from tests.agi.fakes import FakeDesk, CLOSED, DIAL\n"
+    "from tests.support.agi import FakeDesk, CLOSED, DIAL\n"
     "desk = FakeDesk({decision}, delay={delay})\n"
     "{extra}\n"
     "sys.exit(run(desk, timeout={timeout}))\n"
@@ -160,7 +160,7 @@ def test_hangup_stops_the_script() -> None:
 def test_main_with_a_desk_factory_from_the_environment(route: str) -> None:
     proc = start(
         "import sys; from agi.classic import main; sys.exit(main())",
-        {"MASKING_AGI_DESK": "tests.agi.fakes:FakeDesk"},
+        {"MASKING_AGI_DESK": "tests.support.agi:FakeDesk"},
     )
     commands, code, stderr = play_asterisk(proc, classic_env(route, "desk1", "74950000001"))
     assert code == 0, stderr

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from agi.server import FastAGIServer
-from tests.agi.fakes import FakeAsterisk, FakeDesk, agi_env, exchange
+from tests.support.agi import FakeAsterisk, FakeDesk, agi_env, exchange
 
 HEADER_TIMEOUT = 1.0
 
@@ -19,11 +19,6 @@ HEADER_TIMEOUT = 1.0
 def cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
-
-
-@pytest.fixture
-def desk() -> FakeDesk:
-    return FakeDesk()
 
 
 @pytest.fixture

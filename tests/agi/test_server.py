@@ -14,7 +14,7 @@ from agi import variables as v
 from agi.server import FastAGIServer, load_factory
 from masking.calls.contract import CallDecision
 from masking.refusals import Refusal
-from tests.agi.fakes import (
+from tests.support.agi import (
     CALL_ID,
     CLOSED,
     DIAL,
@@ -27,11 +27,6 @@ from tests.agi.fakes import (
 )
 
 REQUEST_TIMEOUT = 0.5
-
-
-@pytest.fixture
-def desk() -> FakeDesk:
-    return FakeDesk()
 
 
 @pytest.fixture
@@ -378,7 +373,7 @@ async def test_serve_forever_returns_after_close(desk: FakeDesk) -> None:
 
 
 def test_load_factory() -> None:
-    factory = load_factory("tests.agi.fakes:FakeDesk")
+    factory = load_factory("tests.support.agi:FakeDesk")
     assert isinstance(factory(), FakeDesk)
     with pytest.raises(ValueError):
         load_factory("no-colon")

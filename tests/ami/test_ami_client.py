@@ -5,22 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import pytest
 from panoramisk import Manager
 
 from agi.ami import AmiClient, AmiDisconnected, AmiLoginError, AmiNotConnected, sanitize_label
-from tests.ami.fake_ami import FakeAmi
+from tests.support.ami import eventually
+from tests.support.fake_ami import FakeAmi
 
 CALL_ID = "0123456789abcdef0123456789abcdef"
-
-
-@pytest.fixture
-async def ami() -> AsyncIterator[FakeAmi]:
-    server = await FakeAmi().start()
-    yield server
-    await server.stop()
 
 
 def client_for(server: FakeAmi, **options: object) -> AmiClient:
@@ -40,14 +34,6 @@ def client_for(server: FakeAmi, **options: object) -> AmiClient:
         secret="s3cret",
         **defaults,  # type: ignore[arg-type]
     )
-
-
-async def eventually(check: Callable[[], bool], timeout: float = 3.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
 
 
 async def test_login_and_command(ami: FakeAmi) -> None:

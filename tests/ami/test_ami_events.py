@@ -7,7 +7,7 @@ records live in real SQLite and PostgreSQL.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -15,21 +15,12 @@ from agi.ami import AmiClient
 from masking.calls import call_log
 from masking.calls.click2call import prepare_click2call
 from masking.calls.desk import MaskingCallDesk
-from masking.reveal import reveal_number
 from masking.service import MaskingService
-from masking.storage.models import CallRecord
-from tests.ami.fake_ami import FakeAmi
-from tests.conftest import FakeClock
-from tests.factories import World, seed_site
-
-REASON = "postpaid_payment_failed"
-
-
-@pytest.fixture
-async def ami() -> AsyncIterator[FakeAmi]:
-    server = await FakeAmi().start()
-    yield server
-    await server.stop()
+from tests.support.ami import eventually
+from tests.support.calls import REASON, call_record, operator_call
+from tests.support.clock import FakeClock
+from tests.support.factories import World, seed_site
+from tests.support.fake_ami import FakeAmi
 
 
 @pytest.fixture
@@ -52,33 +43,6 @@ async def client(ami: FakeAmi, service: MaskingService) -> AsyncIterator[AmiClie
     )
     yield client
     await client.close()
-
-
-def get(service: MaskingService, call_id: str) -> CallRecord:
-    with service.db.session() as session:
-        record = session.get(CallRecord, call_id)
-        assert record is not None
-        return record
-
-
-async def eventually(check: Callable[[], bool], timeout: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not check():
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
-
-
-def operator_call(service: MaskingService, world: World, shipment: str, channel: str) -> str:
-    vn = reveal_number(
-        service, staff_id=world.owner_id, shipment_number=shipment, reason=REASON
-    ).virtual_number
-    decision = MaskingCallDesk(service).operator_call(
-        endpoint="pvz1-desk1", dialed=vn, channel_id=channel
-    )
-    assert decision.action == "dial"
-    return decision.call_id
 
 
 def leg(prefix: str, uniqueid: str, linkedid: str, channel: str) -> dict[str, str]:
@@ -106,19 +70,19 @@ async def test_answered_operator_call(
     await ami.emit(Event="Newchannel", **staff)
     await ami.emit(Event="DialBegin", **staff, **customer, DialString="trunk/79160000000")
     await ami.emit(Event="DialEnd", **staff, **customer, DialStatus="ANSWER")
-    await eventually(lambda: get(service, call_id).answered_at is not None)
-    assert get(service, call_id).status == "connected"
+    await eventually(lambda: call_record(service, call_id).answered_at is not None)
+    assert call_record(service, call_id).status == "connected"
     await ami.emit(Event="BridgeEnter", BridgeUniqueid="b1", BridgeNumChannels="1", **staff)
     await ami.emit(Event="BridgeEnter", BridgeUniqueid="b1", BridgeNumChannels="2", **customer_own)
     clock.advance(seconds=30)
     await ami.emit(Event="BridgeLeave", BridgeUniqueid="b1", BridgeNumChannels="1", **customer_own)
     await ami.emit(Event="Hangup", Cause="16", **customer_own)
     await asyncio.sleep(0.2)
-    assert get(service, call_id).ended_at is None  # only the customer leg hung up
+    assert call_record(service, call_id).ended_at is None  # only the customer leg hung up
     await ami.emit(Event="BridgeLeave", BridgeUniqueid="b1", BridgeNumChannels="0", **staff)
     await ami.emit(Event="Hangup", Cause="16", **staff)
-    await eventually(lambda: get(service, call_id).recording_error is not None)
-    rec = get(service, call_id)
+    await eventually(lambda: call_record(service, call_id).recording_error is not None)
+    rec = call_record(service, call_id)
     assert (rec.disposition, rec.status, rec.hangup_cause) == ("answered", "ended", 16)
     assert rec.ended_at == clock.now
     assert rec.bridged_seconds is not None
@@ -129,8 +93,8 @@ async def test_answered_operator_call(
     await ami.emit(Event="Hangup", Cause="34", **staff)
     await ami.emit(Event="UserEvent", UserEvent="ping")  # processed after the hangup
     await asyncio.sleep(0.2)
-    assert get(service, call_id).ended_at == rec.ended_at
-    assert get(service, call_id).hangup_cause == 16
+    assert call_record(service, call_id).ended_at == rec.ended_at
+    assert call_record(service, call_id).hangup_cause == 16
 
 
 @pytest.mark.parametrize(
@@ -160,8 +124,8 @@ async def test_unanswered_operator_call(
     await ami.emit(Event="DialEnd", **staff, **customer, DialStatus=status)
     await ami.emit(Event="Hangup", Cause=cause, **leg("", "1700000000.6", caller, "x"))
     await ami.emit(Event="Hangup", Cause=cause, **staff)
-    await eventually(lambda: get(service, call_id).ended_at is not None)
-    rec = get(service, call_id)
+    await eventually(lambda: call_record(service, call_id).ended_at is not None)
+    rec = call_record(service, call_id)
     assert (rec.disposition, rec.answered_at, rec.recording_error) == (expected, None, None)
 
 
@@ -176,7 +140,7 @@ async def test_user_event_maps_channels(
         CallId=call_id,
         **leg("", "1700000000.7", "1700000000.3", "PJSIP/pvz1-desk1-7"),
     )
-    await eventually(lambda: get(service, call_id).linked_id == "1700000000.3")
+    await eventually(lambda: call_record(service, call_id).linked_id == "1700000000.3")
     assert client.tracker is not None
     assert client.tracker._by_channel["1700000000.3"] == call_id
 
@@ -192,8 +156,8 @@ async def test_click2call_staff_did_not_answer(
     await client.originator.originate_click2call(
         call_id=call_id, endpoint=endpoint, label="Order PVZ1-00000"
     )
-    await eventually(lambda: get(service, call_id).ended_at is not None)
-    rec = get(service, call_id)
+    await eventually(lambda: call_record(service, call_id).ended_at is not None)
+    rec = call_record(service, call_id)
     assert (rec.disposition, rec.status) == ("busy", "ended")
     [(_, action)] = ami.named("Originate")
     assert action["CallerID"] == f'"Order PVZ1-00000" <{rec.virtual_number}>'
@@ -214,13 +178,13 @@ async def test_click2call_connected(
     staff = leg("", call_id, call_id, "PJSIP/pvz1-desk1-00000009")
     customer = leg("Dest", "1700000000.10", call_id, "PJSIP/trunk-0000000a")
     await ami.emit(Event="DialBegin", **staff, **customer)
-    assert get(service, call_id).status == "ringing_customer"
+    assert call_record(service, call_id).status == "ringing_customer"
     await ami.emit(Event="DialEnd", **staff, **customer, DialStatus="ANSWER")
-    await eventually(lambda: get(service, call_id).status == "connected")
+    await eventually(lambda: call_record(service, call_id).status == "connected")
     clock.advance(seconds=20)
     await ami.emit(Event="Hangup", Cause="16", **staff)
-    await eventually(lambda: get(service, call_id).ended_at is not None)
-    rec = get(service, call_id)
+    await eventually(lambda: call_record(service, call_id).ended_at is not None)
+    rec = call_record(service, call_id)
     assert (rec.disposition, rec.bridged_seconds) == ("answered", 20)
 
 
@@ -237,7 +201,7 @@ async def test_click2call_outcome_comes_from_originate_response(
     await ami.emit(Event="Newchannel", **staff)
     await ami.emit(Event="Hangup", Cause="0", **staff)
     await asyncio.sleep(0.2)
-    assert get(service, call_id).ended_at is None
+    assert call_record(service, call_id).ended_at is None
     await ami.emit(
         Event="OriginateResponse",
         ActionID=f"masking-originate-{call_id}",
@@ -245,8 +209,8 @@ async def test_click2call_outcome_comes_from_originate_response(
         Reason="3",
         Uniqueid=call_id,
     )
-    await eventually(lambda: get(service, call_id).ended_at is not None)
-    assert get(service, call_id).disposition == "no_answer"
+    await eventually(lambda: call_record(service, call_id).ended_at is not None)
+    assert call_record(service, call_id).disposition == "no_answer"
 
 
 async def test_originate_when_disconnected_closes_the_record(
@@ -260,7 +224,7 @@ async def test_originate_when_disconnected_closes_the_record(
     )
     with pytest.raises(Exception, match="not connected"):
         await client.originator.originate_click2call(call_id=call_id, endpoint=endpoint, label="x")
-    rec = get(service, call_id)
+    rec = call_record(service, call_id)
     assert (rec.disposition, rec.status) == ("failed", "ended")
     assert ami.named("Originate") == []
 
@@ -279,19 +243,19 @@ async def test_reconcile_on_connect_and_on_fully_booted(
     ]
     ami.channel_vars = {"PJSIP/a-1": by_var}
     await connected(client)
-    await eventually(lambda: get(service, dead).ended_at is not None)
-    assert get(service, dead).disposition == "answered"
-    assert get(service, dead).recording_error == call_log.RECORDING_MISSING
-    assert get(service, by_var).ended_at is None
-    assert get(service, by_channel).ended_at is None
+    await eventually(lambda: call_record(service, dead).ended_at is not None)
+    assert call_record(service, dead).disposition == "answered"
+    assert call_record(service, dead).recording_error == call_log.RECORDING_MISSING
+    assert call_record(service, by_var).ended_at is None
+    assert call_record(service, by_channel).ended_at is None
     assert len(ami.named("Getvar")) == 2
 
     # Asterisk restarted under us: FullyBooted with no channels closes the rest
     ami.channels = []
     await ami.emit(Event="FullyBooted", Status="Fully Booted")
-    await eventually(lambda: get(service, by_var).ended_at is not None)
-    await eventually(lambda: get(service, by_channel).ended_at is not None)
-    assert get(service, by_var).disposition == "failed"
+    await eventually(lambda: call_record(service, by_var).ended_at is not None)
+    await eventually(lambda: call_record(service, by_channel).ended_at is not None)
+    assert call_record(service, by_var).disposition == "failed"
 
     # a reconnect reconciles again
     reconciles = len(ami.named("CoreShowChannels"))
@@ -313,11 +277,13 @@ async def test_recording_failure_from_the_dialplan_is_visible(
         File="2026/11/18/x.wav",
         **staff,
     )
-    await eventually(lambda: get(service, call_id).recording_error == call_log.RECORDING_FAILED)
+    await eventually(
+        lambda: call_record(service, call_id).recording_error == call_log.RECORDING_FAILED
+    )
     customer = leg("Dest", "1700000000.41", caller, "PJSIP/trunk-00000041")
     await ami.emit(Event="DialEnd", **staff, **customer, DialStatus="ANSWER")
     await ami.emit(Event="Hangup", Cause="16", **staff)
-    await eventually(lambda: get(service, call_id).ended_at is not None)
+    await eventually(lambda: call_record(service, call_id).ended_at is not None)
     await asyncio.sleep(0.2)  # the recording check ran: the specific error stays
-    rec = get(service, call_id)
+    rec = call_record(service, call_id)
     assert (rec.disposition, rec.recording_error) == ("answered", call_log.RECORDING_FAILED)

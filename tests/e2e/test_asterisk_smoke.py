@@ -3,8 +3,6 @@ with audio, and fails closed when the masking service cannot be reached."""
 
 from __future__ import annotations
 
-import array
-import math
 import os
 import time
 import wave
@@ -13,37 +11,12 @@ from pathlib import Path
 import pytest
 
 from lab.sipp import Sipp
-from tests.e2e.conftest import E2E
+from tests.support.audio import rms, wait_for_file
+from tests.support.e2e import E2E, log_tail
 
 pytestmark = pytest.mark.e2e
 
 CUSTOMER = "79001234567"
-
-
-def rms(path: Path) -> float:
-    """Root mean square of a 16-bit PCM wav file (no audioop: gone in Python 3.13)."""
-    with wave.open(str(path)) as handle:
-        assert handle.getsampwidth() == 2, handle.getparams()
-        samples = array.array("h", handle.readframes(handle.getnframes()))
-    if not samples:
-        return 0.0
-    return math.sqrt(sum(s * s for s in samples) / len(samples))
-
-
-def wait_for_file(path: Path, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if path.exists() and path.stat().st_size > 44:
-            return
-        time.sleep(0.1)
-
-
-def log_tail(e2e: E2E, lines: int = 40) -> str:
-    try:
-        text = e2e.asterisk.log_file.read_text(errors="replace")
-    except OSError:
-        return "(no Asterisk log)"
-    return "\n".join(text.splitlines()[-lines:])
 
 
 def test_boots_with_the_project_dialplan(e2e: E2E) -> None:

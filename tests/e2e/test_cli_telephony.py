@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import uuid
@@ -12,33 +11,24 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from lab.asterisk.local import DIALPLAN_DIR
 from lab.sipp import free_udp_port
-from masking.cli import app
 from masking.config import get_settings
-from tests.e2e.conftest import E2E, _free_tcp_port
+from tests.support.cli import invoke, use_environment
+from tests.support.dialplan import MISTAKES, broken_dialplan, renamed_contract_variable
+from tests.support.e2e import E2E
+from tests.support.environment import free_tcp_port
 
 pytestmark = pytest.mark.e2e
-runner = CliRunner()
 
 
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("MASKING_VAR_DIR", str(tmp_path / "var"))
-    monkeypatch.setenv("MASKING_REDIS_PREFIX", f"clitel:{uuid.uuid4().hex[:8]}:")
-    get_settings.cache_clear()
+    use_environment(
+        monkeypatch, var_dir=str(tmp_path / "var"), redis_prefix=f"clitel:{uuid.uuid4().hex[:8]}:"
+    )
     yield tmp_path
     get_settings.cache_clear()
-
-
-def invoke(*args: str) -> tuple[int, str]:
-    result = runner.invoke(app, list(args))
-    output = result.output + (result.stderr if result.stderr_bytes else "")
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        output += f"\n{type(result.exception).__name__}: {result.exception}"
-    return result.exit_code, output
 
 
 def test_dialplan_check_passes_on_the_shipped_dialplan(env: Path) -> None:
@@ -47,41 +37,9 @@ def test_dialplan_check_passes_on_the_shipped_dialplan(env: Path) -> None:
     assert "AGISTATUS" in out and "contract matches" in out
 
 
-@pytest.mark.parametrize(
-    ("edit", "message"),
-    [
-        (
-            ("AGI(${MASKING_AGI}/operator-call", "NoOp(${MASKING_AGI}/operator-call"),
-            "context [masking-operator]",
-        ),
-        (
-            ('GotoIf($["${AGISTATUS}" = "SUCCESS"]?decided)', "NoOp(skipped)"),
-            "not followed by a branch on AGISTATUS",
-        ),
-        (
-            (
-                "Set(MASKING_NUM=${FILTER(0-9,${MASKING_DIAL_NUMBER})})",
-                "Set(MASKING_NUM=${MASKING_DIAL_NUMBR})",
-            ),
-            "MASKING_DIAL_NUMBR is not in the contract",
-        ),
-        (
-            ("Dial(PJSIP/${MASKING_NUM}@${MASKING_TRUNK}", "Dial(PJSIP/${EXTEN}@${MASKING_TRUNK}"),
-            "${EXTEN} used unfiltered",
-        ),
-    ],
-)
+@pytest.mark.parametrize(("edit", "message"), MISTAKES)
 def test_dialplan_check_catches_mistakes(env: Path, edit: tuple[str, str], message: str) -> None:
-    broken = env / "dialplan"
-    shutil.copytree(DIALPLAN_DIR, broken)
-    text = (broken / "masking.conf").read_text()
-    old, new = edit
-    assert old in text
-    if "context [" in message:
-        text = text.replace("[masking-operator]", "[masking-operator-old]")
-    else:
-        text = text.replace(old, new, 1)
-    (broken / "masking.conf").write_text(text)
+    broken = broken_dialplan(env / "dialplan", edit, message)
     code, out = invoke("dialplan", "check", "--directory", str(broken))
     assert code == 1 and message in out, out
     target = env / "etc"
@@ -101,12 +59,7 @@ def test_dialplan_check_catches_mistakes(env: Path, edit: tuple[str, str], messa
 
 
 def test_dialplan_contract_mismatch(env: Path) -> None:
-    broken = env / "dialplan"
-    shutil.copytree(DIALPLAN_DIR, broken)
-    contract = broken / "masking-contract.conf"
-    contract.write_text(
-        contract.read_text().replace("MASKING_OPENS_DAY ", "MASKING_OPENS_WEEKDAY ")
-    )
+    broken = renamed_contract_variable(env / "dialplan")
     code, out = invoke("dialplan", "check", "--directory", str(broken))
     assert code == 1
     assert "lacks MASKING_OPENS_DAY" in out and "unknown MASKING_OPENS_WEEKDAY" in out
@@ -127,21 +80,18 @@ def test_dialplan_install(env: Path) -> None:
 
 
 def test_dialplan_reload_over_ami(env: Path, e2e: E2E, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MASKING_AMI_PORT", str(e2e.asterisk.ports.ami_port))
-    get_settings.cache_clear()
+    use_environment(monkeypatch, ami_port=str(e2e.asterisk.ports.ami_port))
     code, out = invoke("dialplan", "reload")
     assert code == 0, out
     for context in ("masking-operator", "masking-inbound", "masking-click2call", "masking-deny"):
         assert f"{context}: live" in out
-    monkeypatch.setenv("MASKING_AMI_PORT", str(_free_tcp_port()))
-    get_settings.cache_clear()
+    use_environment(monkeypatch, ami_port=str(free_tcp_port()))
     code, out = invoke("dialplan", "reload")
     assert code != 0 and "AMI" in out
 
 
 def test_asterisk_up_status_down(env: Path, rootfs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MASKING_AMI_PORT", str(_free_tcp_port()))
-    get_settings.cache_clear()
+    use_environment(monkeypatch, ami_port=str(free_tcp_port()))
     code, out = invoke("asterisk", "up", "--sip-port", str(free_udp_port()))
     try:
         assert code == 0, out
@@ -160,9 +110,9 @@ def test_demo_places_a_real_masked_call(tmp_path: Path, rootfs: Path) -> None:
         "MASKING_VAR_DIR": str(tmp_path / "var"),
         "MASKING_REDIS_PREFIX": f"demo:{uuid.uuid4().hex[:8]}:",
         # embedded defaults where free; the demo falls back to free ports otherwise
-        "MASKING_AGI_PORT": str(_free_tcp_port()),
-        "MASKING_HTTP_PORT": str(_free_tcp_port()),
-        "MASKING_AMI_PORT": str(_free_tcp_port()),
+        "MASKING_AGI_PORT": str(free_tcp_port()),
+        "MASKING_HTTP_PORT": str(free_tcp_port()),
+        "MASKING_AMI_PORT": str(free_tcp_port()),
     }
     masking = Path(sys.executable).parent / "masking"
     done = subprocess.run(

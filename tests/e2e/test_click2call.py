@@ -15,9 +15,8 @@ from masking import sites
 from masking.calls.click2call import prepare_click2call
 from masking.numbers import bindings
 from masking.storage.models import CallRecord
-from tests.e2e.conftest import CUSTOMER_1, Live
-from tests.e2e.test_asterisk_smoke import log_tail, rms, wait_for_file
-from tests.e2e.test_denials import LogMark, moscow_today
+from tests.support.audio import rms, wait_for_file
+from tests.support.e2e import CUSTOMER_1, Live, LogMark, log_tail, moscow_today
 
 pytestmark = pytest.mark.e2e
 

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from lab.sipp import Sipp, SippResult
-from tests.browser.conftest import TABLET, Shots, chromium, sign_in  # noqa: F401 - fixture
-from tests.e2e.conftest import CUSTOMER_1, Live
-from tests.e2e.test_asterisk_smoke import log_tail, rms, wait_for_file
+from tests.support.audio import rms, wait_for_file
+from tests.support.browser import TABLET, Shots, sign_in
+from tests.support.e2e import CUSTOMER_1, Live, log_tail
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -42,7 +42,7 @@ def _statuses(page: Any) -> list[dict[str, str]]:
     return result
 
 
-def test_click2call_real(live: Live, chromium: Any) -> None:  # noqa: F811 - fixture above
+def test_click2call_real(live: Live, chromium: Any) -> None:
     e2e = live.e2e
     shots = Shots("click2call_real")
     digits = CUSTOMER_1.lstrip("+")

@@ -4,7 +4,6 @@ the carrier, and never shows the customer's number to a site phone."""
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -15,10 +14,8 @@ from agi.server import FastAGIServer
 from lab.sipp import Sipp, SippResult
 from masking.calls.contract import CallDecision
 from masking.refusals import Refusal
-from masking.reveal import reveal_number
-from tests.e2e.conftest import CUSTOMER_1, Live
-from tests.e2e.test_asterisk_smoke import log_tail
-from tests.e2e.test_denials import LogMark, denied_desk_call
+from tests.support.e2e import CUSTOMER_1, Live, LogMark, denied_desk_call, log_tail
+from tests.support.environment import free_tcp_port
 
 pytestmark = pytest.mark.e2e
 
@@ -59,24 +56,18 @@ class HangingDesk:
         return CallDecision(call_id="0" * 32, action="deny", deny_reason=reason)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def hanging_server(live: Live) -> Iterator[tuple[FastAGIServer, HangingDesk]]:
     desk = HangingDesk()
-    server = FastAGIServer(desk, "127.0.0.1", _free_port(), request_timeout=1.0)
+    server = FastAGIServer(desk, "127.0.0.1", free_tcp_port(), request_timeout=1.0)
     live.thread.run(server.start())
-    live.e2e.asterisk.cli(f"dialplan set global MASKING_AGI agi://127.0.0.1:{server.port}")
+    live.e2e.point_dialplan_at(server.port)
     try:
         yield server, desk
     finally:
         live_agi = live.thread.runtime.agi
         assert live_agi is not None
-        live.e2e.asterisk.cli(f"dialplan set global MASKING_AGI agi://127.0.0.1:{live_agi.port}")
+        live.e2e.point_dialplan_at(live_agi.port)
         desk.release.set()
         live.thread.run(server.close(grace=1.0))
 
@@ -86,7 +77,7 @@ def test_service_past_its_deadline_is_unavailable_within_seconds(
 ) -> None:
     e2e = live.e2e
     server, desk = hanging_server
-    vn = reveal_number(live, "S1")
+    vn = live.reveal("S1")
     call = denied_desk_call(e2e, vn.lstrip("+"), "desk1")
     assert desk.asked.is_set(), "the hanging desk was never asked"
     assert not call.carrier.invites, "a customer was dialed:\n" + call.carrier.describe()
@@ -127,7 +118,7 @@ def any_desk_call(
 def test_hostile_dialed_string_is_denied_and_nothing_dialed(live: Live, dialed: str) -> None:
     """A string that matches the operator pattern (starts with a digit or +) but holds
     anything else is refused: even when the digits in it are a live temporary number."""
-    vn = reveal_number(live, "S1").lstrip("+")
+    vn = live.reveal("S1").lstrip("+")
     desk, carrier, mark = any_desk_call(live, dialed.format(vn=vn))
     assert not carrier.invites, "a customer was dialed:\n" + carrier.describe()
     assert desk.ok, desk.describe() + "\n" + log_tail(live.e2e)
@@ -180,7 +171,7 @@ HOSTILE_NAMES = [
 def test_hostile_caller_name_from_the_customer_is_routed_masked(live: Live, display: str) -> None:
     """The real customer calls back with a hostile display name: the call goes only to
     the site phone, which sees the virtual number and the order, nothing of the caller."""
-    vn = reveal_number(live, "S1")
+    vn = live.reveal("S1")
     customer, phone, mark = hostile_customer_call(
         live, vn, from_user=CUSTOMER_DIGITS, display=display.format(customer=CUSTOMER_DIGITS)
     )
@@ -208,7 +199,7 @@ def test_hostile_caller_name_from_the_customer_is_routed_masked(live: Live, disp
 def test_hostile_caller_id_from_a_stranger_is_denied(
     live: Live, from_user: str, display: str
 ) -> None:
-    vn = reveal_number(live, "S1")
+    vn = live.reveal("S1")
     customer, phone, mark = hostile_customer_call(live, vn, from_user=from_user, display=display)
     assert not phone.invites, "a site phone rang:\n" + phone.describe()
     assert customer.ok, customer.describe() + "\n" + log_tail(live.e2e)

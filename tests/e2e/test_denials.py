@@ -5,106 +5,31 @@ record says why."""
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
-from lab.sipp import SippResult
 from masking import sites
 from masking.numbers import bindings
-from masking.reveal import reveal_number
-from masking.storage.models import Binding, CallRecord
-from tests.e2e.conftest import E2E, Live
-from tests.e2e.test_asterisk_smoke import log_tail
+from masking.storage.models import Binding
+from tests.support.e2e import (
+    MOSCOW,
+    Live,
+    assert_denied,
+    denied_desk_call,
+    denied_record,
+    expire_binding,
+    moscow_today,
+)
 
 pytestmark = pytest.mark.e2e
-
-MOSCOW = ZoneInfo("Europe/Moscow")
-
-
-# ---- helpers shared by the e2e modules of this directory ---------------------------------
-class LogMark:
-    """The Asterisk log from a point on: what one call did."""
-
-    def __init__(self, e2e: E2E) -> None:
-        self.e2e = e2e
-        try:
-            self.offset = e2e.asterisk.log_file.stat().st_size
-        except OSError:
-            self.offset = 0
-
-    def text(self) -> str:
-        try:
-            with open(self.e2e.asterisk.log_file, "rb") as handle:
-                handle.seek(self.offset)
-                return handle.read().decode(errors="replace")
-        except OSError:
-            return ""
-
-    def playbacks(self) -> list[str]:
-        """Every Playback() run since the mark, direct or through a true ExecIf()."""
-        text = self.text()
-        direct = re.finditer(r'Playback\("[^"]*", "([^"]*)"\)', text)
-        guarded = re.finditer(r'ExecIf\("[^"]*", "1\?Playback\(([^)]*)\)"\)', text)
-        found = sorted([*direct, *guarded], key=lambda m: m.start())
-        return [m.group(1) for m in found]
-
-    def dials(self) -> list[str]:
-        """The argument string of every Dial() executed since the mark."""
-        return re.findall(r'Dial\("[^"]*", "([^"]*)"\)', self.text())
-
-    def wait_for(self, needle: str, timeout: float = 5.0) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if needle in self.text():
-                return True
-            time.sleep(0.1)
-        return needle in self.text()
-
-
-@dataclass
-class DeniedCall:
-    desk: SippResult
-    carrier: SippResult
-    log: LogMark
-
-
-def denied_desk_call(e2e: E2E, dialed: str, username: str, *, timeout: float = 30) -> DeniedCall:
-    """Run desk_uac_denied from ``username`` with a carrier SIPp listening."""
-    mark = LogMark(e2e)
-    desk, carrier = e2e.desk_call("desk_uac_denied", dialed, username, timeout=timeout)
-    return DeniedCall(desk, carrier, mark)
-
-
-def assert_denied(call: DeniedCall, e2e: E2E, prompt: str) -> None:
-    assert not call.carrier.invites, "a customer was dialed:\n" + call.carrier.describe()
-    assert call.desk.ok, call.desk.describe() + "\n" + log_tail(e2e)
-    assert call.desk.requests("BYE"), "Asterisk did not hang up after the prompt"
-    assert any(m.status == 200 for m in call.desk.responses("INVITE")), call.desk.describe()
-    plays = call.log.playbacks()
-    assert prompt in plays, f"{prompt} not played; played {plays}\n{log_tail(e2e)}"
-    assert not call.log.dials(), f"Dial() ran: {call.log.dials()}"
-
-
-def denied_record(
-    live: Live, predicate: Callable[[CallRecord], bool] = lambda r: True
-) -> CallRecord:
-    return live.wait_record(lambda r: r.disposition == "denied" and predicate(r), timeout=10)
-
-
-def moscow_today() -> datetime:
-    return datetime.now(MOSCOW)
 
 
 # ---- the denials -------------------------------------------------------------------------
 def test_closed_hours_are_denied_with_the_opening_time(live: Live) -> None:
     e2e = live.e2e
-    vn = reveal_number(live, "S1")
+    vn = live.reveal("S1")
     today = moscow_today().date()
     with live.service.db.session() as session:
         site = sites.get_site(session, "pvz1")
@@ -133,7 +58,7 @@ def test_closed_hours_are_denied_with_the_opening_time(live: Live) -> None:
 
 def test_closed_by_weekly_hours(live: Live) -> None:
     e2e = live.e2e
-    vn = reveal_number(live, "S1")
+    vn = live.reveal("S1")
     now = moscow_today()
     # a two-hour window that starts three hours from now (wrapping past midnight is fine
     # for the schedule, but keep it simple: pick a window that excludes now)
@@ -153,7 +78,7 @@ def test_closed_by_weekly_hours(live: Live) -> None:
 
 def test_employee_without_visibility_is_not_allowed(live: Live) -> None:
     e2e = live.e2e
-    vn = reveal_number(live, "S1")  # revealed by the owner, desk1
+    vn = live.reveal("S1")  # revealed by the owner, desk1
     call = denied_desk_call(e2e, vn.lstrip("+"), "desk2")
     assert_denied(call, e2e, "masking/not-allowed")
     record = denied_record(live)
@@ -163,7 +88,7 @@ def test_employee_without_visibility_is_not_allowed(live: Live) -> None:
 
 def test_staff_of_another_site_is_refused(live: Live) -> None:
     e2e = live.e2e
-    vn = reveal_number(live, "S1")
+    vn = live.reveal("S1")
     call = denied_desk_call(e2e, vn.lstrip("+"), "desk3")
     assert_denied(call, e2e, "masking/not-allowed")
     record = denied_record(live)
@@ -174,7 +99,7 @@ def test_staff_of_another_site_is_refused(live: Live) -> None:
 
 def test_suspended_site_is_refused(live: Live) -> None:
     e2e = live.e2e
-    vn = reveal_number(live, "S1")
+    vn = live.reveal("S1")
     with live.service.db.session() as session:
         sites.suspend(sites.get_site(session, "pvz1"), reason="e2e audit", by="e2e")
     call = denied_desk_call(e2e, vn.lstrip("+"), "desk1")
@@ -182,20 +107,9 @@ def test_suspended_site_is_refused(live: Live) -> None:
     assert denied_record(live).deny_reason == "suspended"
 
 
-def expire_binding(live: Live, number: str) -> str:
-    """Make the live binding of ``number`` expire: in the database and in Redis."""
-    with live.service.db.session() as session:
-        binding = session.scalar(select(Binding).where(Binding.virtual_number == number))
-        assert binding is not None
-        binding.expires_at = datetime.now(MOSCOW) - timedelta(minutes=1)
-        binding_id = binding.id
-    live.service.pool.release(binding_id)
-    return binding_id
-
-
 def test_expired_binding_is_refused(live: Live) -> None:
     e2e = live.e2e
-    vn = reveal_number(live, "S1")
+    vn = live.reveal("S1")
     expire_binding(live, vn)
     call = denied_desk_call(e2e, vn.lstrip("+"), "desk1")
     assert_denied(call, e2e, "masking/expired")
@@ -208,7 +122,7 @@ def test_expired_after_redis_flush_and_restore(live: Live) -> None:
     """Redis lost everything; the restore from the database must not bring back an
     expired binding."""
     e2e = live.e2e
-    vn = reveal_number(live, "S1")
+    vn = live.reveal("S1")
     with live.service.db.session() as session:
         binding = session.scalar(select(Binding).where(Binding.virtual_number == vn))
         assert binding is not None

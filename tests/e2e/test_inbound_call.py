@@ -11,10 +11,8 @@ import pytest
 
 from lab.sipp import Sipp, SippResult
 from masking import sites
-from masking.reveal import reveal_number
-from tests.e2e.conftest import CUSTOMER_1, Live
-from tests.e2e.test_asterisk_smoke import log_tail, wait_for_file
-from tests.e2e.test_denials import LogMark, expire_binding, moscow_today
+from tests.support.audio import wait_for_file
+from tests.support.e2e import CUSTOMER_1, Live, LogMark, expire_binding, log_tail, moscow_today
 
 pytestmark = pytest.mark.e2e
 
@@ -59,7 +57,7 @@ def customer_calls(
 
 def test_customer_call_back_rings_the_site_masked_and_is_recorded(live: Live) -> None:
     e2e = live.e2e
-    vn = reveal_number(live, "S1")
+    vn = live.reveal("S1")
     customer, phone, mark = customer_calls(live, vn, scenario="customer_uac")
     assert customer.ok, customer.describe() + "\n" + log_tail(e2e)
     [invite] = phone.invites
@@ -92,7 +90,7 @@ def test_customer_call_back_rings_the_site_masked_and_is_recorded(live: Live) ->
 
 
 def test_customer_call_back_in_closed_hours_gets_the_prompt(live: Live) -> None:
-    vn = reveal_number(live, "S1")
+    vn = live.reveal("S1")
     with live.service.db.session() as session:
         site = sites.get_site(session, "pvz1")
         sites.add_exception(session, site, moscow_today().date(), [], note="e2e: closed")
@@ -107,7 +105,7 @@ def test_customer_call_back_in_closed_hours_gets_the_prompt(live: Live) -> None:
 
 
 def test_stranger_calling_a_number_gets_the_prompt(live: Live) -> None:
-    vn = reveal_number(live, "S1")
+    vn = live.reveal("S1")
     customer, phone, mark = customer_calls(
         live, vn, scenario="customer_uac_denied", caller=STRANGER
     )
@@ -121,7 +119,7 @@ def test_stranger_calling_a_number_gets_the_prompt(live: Live) -> None:
 
 
 def test_customer_calling_an_expired_number_gets_the_prompt(live: Live) -> None:
-    vn = reveal_number(live, "S1")
+    vn = live.reveal("S1")
     expire_binding(live, vn)
     customer, phone, mark = customer_calls(live, vn, scenario="customer_uac_denied")
     assert not phone.invites, "a site phone rang:\n" + phone.describe()

@@ -7,16 +7,15 @@ import wave
 
 import pytest
 
-from masking.reveal import reveal_number
-from tests.e2e.conftest import CUSTOMER_1, Live
-from tests.e2e.test_asterisk_smoke import log_tail, rms, wait_for_file
+from tests.support.audio import rms, wait_for_file
+from tests.support.e2e import CUSTOMER_1, Live, log_tail
 
 pytestmark = pytest.mark.e2e
 
 
 def test_operator_call_is_masked_bridged_and_recorded(live: Live) -> None:
     e2e = live.e2e
-    vn = reveal_number(live, "S1")
+    vn = live.reveal("S1")
     desk, carrier_result = e2e.desk_call("desk_uac", vn.lstrip("+"), "desk1", answered=True)
     assert desk.ok, desk.describe() + "\n" + log_tail(e2e)
     [invite] = carrier_result.invites

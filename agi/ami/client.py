@@ -1,0 +1,52 @@
+"""The AMI client the service runs: one connection, the call tracker fed by its events
+(when given a service) and the click-to-call originator sending through it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from agi.ami.connection import AmiConnection
+from agi.ami.originator import AmiOriginator
+from agi.ami.tracker import CallTracker
+from masking.config import Settings
+from masking.service import MaskingService
+
+
+class AmiClient(AmiConnection):
+    """:class:`AmiConnection` with call records kept from its events, and click-to-call.
+
+    ``service`` None gives a command-only client (no events, no records), e.g. for
+    ``masking dialplan reload``. ``options`` are :class:`AmiConnection`'s (host, port,
+    username, secret, timeouts, backoff, ``reconcile_interval``, ``boot_wait``).
+    """
+
+    def __init__(
+        self,
+        *,
+        service: MaskingService | None = None,
+        recording_delays: Iterable[float] = (1.0, 5.0),
+        **options: Any,
+    ) -> None:
+        tracker = CallTracker(service, recording_delays=recording_delays) if service else None
+        super().__init__(listener=tracker, **options)
+        self.service = service
+        self.tracker = tracker
+        self.originator = AmiOriginator(self, service=service, tracker=tracker)
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, service: MaskingService | None = None, **options: Any
+    ) -> AmiClient:
+        return cls(
+            host=settings.ami_host,
+            port=settings.ami_port,
+            username=settings.ami_username,
+            secret=settings.ami_secret,
+            service=service,
+            **options,
+        )
+
+    async def reconcile(self) -> list[str]:
+        """Close records whose calls Asterisk no longer has; returns the closed ids."""
+        return await self.tracker.reconcile(self) if self.tracker is not None else []

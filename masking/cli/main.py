@@ -1,0 +1,48 @@
+"""The ``masking`` command: the one CLI root. It composes the verbs, each defined in its
+own module (and the local lab's verbs from :mod:`lab.cli`); no verb module imports it."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import typer
+
+from lab.cli import asterisk_app, bench, demo
+from masking.cli import config, db, pool, recordings, reveal, shipments, sites, staff, telephony
+from masking.cli.common import err
+from masking.config import ConfigError
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="Masked calling through rotating temporary numbers on Asterisk.",
+)
+app.add_typer(db.db_app, name="db")
+app.add_typer(sites.site_app, name="site")
+app.add_typer(staff.staff_app, name="staff")
+app.add_typer(pool.pool_app, name="pool")
+app.add_typer(shipments.shipment_app, name="shipment")
+app.add_typer(recordings.recordings_app, name="recordings")
+app.add_typer(telephony.dialplan_app, name="dialplan")
+app.add_typer(asterisk_app, name="asterisk")
+app.command("reveal")(reveal.reveal)
+app.command("bindings")(reveal.list_bindings)
+app.command("reasons")(reveal.list_reasons)
+app.command("config")(config.show_config)
+app.command("serve")(telephony.serve)
+app.command("demo")(demo)
+app.command("bench")(bench)
+
+
+def main() -> None:
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        app()
+    except ConfigError as exc:
+        err.print(f"error: {exc}")
+        sys.exit(2)

@@ -1,0 +1,293 @@
+"""The harness of the end-to-end tests: the real Asterisk 22 (:class:`E2E`), the real
+service in front of it (:class:`Live`), and what tells what one call did (the Asterisk
+log from a mark on, the call records).
+
+The instance's SIP peers all live on 127.0.0.1 (see the comment at the top of the
+rendered pjsip.conf): desk phones authenticate with digest (desk1..desk3, smoke1), the
+"carrier" is a SIPp UAS on :attr:`E2E.carrier_port` and inbound calls from it are
+identified by the header X-MaskingService-Test-Trunk: carrier; desk1 and desk2 are also "site
+phones" with a static contact on :attr:`E2E.site_ports` (a SIPp UAS answers there).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from lab.asterisk import LocalAsterisk
+from lab.sipp import Sipp, SippResult
+from masking import accounts, shipments, sites
+from masking.numbers import bindings
+from masking.reveal import reveal_number
+from masking.runtime import RuntimeThread
+from masking.service import MaskingService
+from masking.storage.models import Base, Binding, CallRecord
+from tests.support.calls import call_records
+from tests.support.factories import World
+
+# A TEST-ONLY context (not in dialplan/): record and dial the carrier, no AGI involved.
+SMOKE_DIALPLAN = """\
+[smoke]
+exten => _X.,1,NoOp(smoke test call)
+ same => n,Set(CALLERID(num)=70000000001)
+ same => n,Set(CALLERID(name)=Smoke test)
+ same => n,MixMonitor(smoke/${FILTER(0-9,${EXTEN})}.wav,b)
+ same => n,Dial(PJSIP/${FILTER(0-9,${EXTEN})}@carrier,20)
+ same => n,Hangup()
+"""
+
+PHONE_PASSWORDS = {
+    "desk1": "desk1-secret",
+    "desk2": "desk2-secret",
+    "desk3": "desk3-secret",
+    "smoke1": "smoke1-secret",
+}
+
+CUSTOMER_1 = "+79001234567"
+CUSTOMER_2 = "+79007654321"
+MOSCOW = ZoneInfo("Europe/Moscow")
+
+
+@dataclass
+class E2E:
+    asterisk: LocalAsterisk
+    workdir: Path
+    carrier_port: int
+    agi_port: int
+    site_ports: dict[str, int] = field(default_factory=dict)
+    passwords: dict[str, str] = field(default_factory=lambda: dict(PHONE_PASSWORDS))
+
+    @property
+    def sip(self) -> str:
+        return self.asterisk.sip_address
+
+    def desk_call(
+        self,
+        scenario: str,
+        dialed: str,
+        username: str,
+        *,
+        password: str | None = None,
+        timeout: float = 30,
+        answered: bool = False,
+    ) -> tuple[SippResult, SippResult]:
+        """A desk phone (SIPp ``scenario``) dials ``dialed`` while a carrier SIPp listens.
+
+        ``answered``: wait for the carrier's call to finish (it got one); otherwise give
+        the carrier a moment after the desk phone is done and stop it.
+        Returns (desk result, carrier result).
+        """
+        carrier = Sipp(
+            "carrier_uas",
+            self.workdir / "sipp",
+            port=self.carrier_port,
+            rtp_echo=True,
+            timeout=timeout,
+        ).start()
+        try:
+            time.sleep(0.3)
+            desk = Sipp(
+                scenario,
+                self.workdir / "sipp",
+                remote=self.sip,
+                service=dialed,
+                username=username,
+                password=password or self.passwords[username],
+                timeout=timeout,
+            ).run()
+            if answered:
+                return desk, carrier.wait(15)
+            time.sleep(0.3)
+        finally:
+            carrier.stop()
+        return desk, carrier.result(-1)
+
+    def point_dialplan_at(self, port: int) -> None:
+        """Send the dialplan's FastAGI requests to ``port``."""
+        self.asterisk.cli(f"dialplan set global MASKING_AGI agi://127.0.0.1:{port}")
+
+
+def log_tail(e2e: E2E, lines: int = 40) -> str:
+    try:
+        text = e2e.asterisk.log_file.read_text(errors="replace")
+    except OSError:
+        return "(no Asterisk log)"
+    return "\n".join(text.splitlines()[-lines:])
+
+
+# ---- the real service in front of the real Asterisk ------------------------------------
+@dataclass
+class Live:
+    """The masking service (FastAGI + AMI + HTTP, SQLite + Redis) serving the e2e Asterisk,
+    seeded: site pvz1 (desk1 owner, desk2 employee without visibility; desk1 rings on
+    call-backs), site pvz2 (desk3 owner), a pool of three virtual numbers, shipment S1 of
+    pvz1 for CUSTOMER_1 and S2 of pvz2 for CUSTOMER_2."""
+
+    e2e: E2E
+    thread: RuntimeThread
+    site1: World
+    site2: World
+
+    @property
+    def service(self) -> MaskingService:
+        return self.thread.runtime.service
+
+    def reveal(self, shipment: str = "S1", staff_id: int | None = None) -> str:
+        staff = staff_id or (self.site1.owner_id if shipment == "S1" else self.site2.owner_id)
+        return reveal_number(
+            self.service, staff_id=staff, shipment_number=shipment, reason="item_found_later"
+        ).virtual_number
+
+    def records(self) -> list[CallRecord]:
+        return call_records(self.service)
+
+    def wait_record(
+        self, predicate: Callable[[CallRecord], bool], timeout: float = 10.0
+    ) -> CallRecord:
+        deadline = time.monotonic() + timeout
+        while True:
+            matching = [r for r in self.records() if predicate(r)]
+            if matching:
+                return matching[-1]
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no such call record; have {self.records()!r}")
+            time.sleep(0.2)
+
+
+def reset(service: MaskingService) -> None:
+    """Every table emptied but the reasons, and Redis with it."""
+    with service.db.session() as session:
+        for table in reversed(Base.metadata.sorted_tables):
+            if table.name != "reasons":
+                session.execute(table.delete())
+    service.pool.flush()
+    bindings.restore_live_state(service)
+
+
+def seed_live(service: MaskingService) -> tuple[World, World]:
+    """The two sites :class:`Live` describes, their staff, shipments and pool."""
+    with service.db.session() as session:
+        pvz1, pvz2 = (
+            sites.create_site(
+                session,
+                code=f"pvz{n}",
+                name=f"PVZ {n}",
+                timezone="Europe/Moscow",
+                region="RU",
+                hours="daily 00:00-24:00",
+                ring_endpoints=[ring],
+            )
+            for n, ring in ((1, "desk1"), (2, "desk3"))
+        )
+        owner1 = accounts.add_staff(
+            session,
+            login="owner1",
+            role="owner",
+            site=pvz1,
+            password="owner1-pass",
+            endpoint="desk1",
+        )
+        employee1 = accounts.add_staff(
+            session, login="employee1", role="employee", site=pvz1, endpoint="desk2"
+        )
+        owner2 = accounts.add_staff(
+            session, login="owner2", role="owner", site=pvz2, endpoint="desk3"
+        )
+        shipments.add_shipment(session, pvz1, "S1", CUSTOMER_1)
+        shipments.add_shipment(session, pvz2, "S2", CUSTOMER_2)
+        site1 = World(pvz1.id, owner1.id, employee1.id, owner1.id)
+        site2 = World(pvz2.id, owner2.id, owner2.id, owner2.id)
+    bindings.add_pool_numbers(service, ["+74951110001", "+74951110002", "+74951110003"], "RU")
+    return site1, site2
+
+
+# ---- what one call did ---------------------------------------------------------------------
+class LogMark:
+    """The Asterisk log from a point on: what one call did."""
+
+    def __init__(self, e2e: E2E) -> None:
+        self.e2e = e2e
+        try:
+            self.offset = e2e.asterisk.log_file.stat().st_size
+        except OSError:
+            self.offset = 0
+
+    def text(self) -> str:
+        try:
+            with open(self.e2e.asterisk.log_file, "rb") as handle:
+                handle.seek(self.offset)
+                return handle.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+    def playbacks(self) -> list[str]:
+        """Every Playback() run since the mark, direct or through a true ExecIf()."""
+        text = self.text()
+        direct = re.finditer(r'Playback\("[^"]*", "([^"]*)"\)', text)
+        guarded = re.finditer(r'ExecIf\("[^"]*", "1\?Playback\(([^)]*)\)"\)', text)
+        found = sorted([*direct, *guarded], key=lambda m: m.start())
+        return [m.group(1) for m in found]
+
+    def dials(self) -> list[str]:
+        """The argument string of every Dial() executed since the mark."""
+        return re.findall(r'Dial\("[^"]*", "([^"]*)"\)', self.text())
+
+    def wait_for(self, needle: str, timeout: float = 5.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if needle in self.text():
+                return True
+            time.sleep(0.1)
+        return needle in self.text()
+
+
+@dataclass
+class DeniedCall:
+    desk: SippResult
+    carrier: SippResult
+    log: LogMark
+
+
+def denied_desk_call(e2e: E2E, dialed: str, username: str, *, timeout: float = 30) -> DeniedCall:
+    """Run desk_uac_denied from ``username`` with a carrier SIPp listening."""
+    mark = LogMark(e2e)
+    desk, carrier = e2e.desk_call("desk_uac_denied", dialed, username, timeout=timeout)
+    return DeniedCall(desk, carrier, mark)
+
+
+def assert_denied(call: DeniedCall, e2e: E2E, prompt: str) -> None:
+    assert not call.carrier.invites, "a customer was dialed:\n" + call.carrier.describe()
+    assert call.desk.ok, call.desk.describe() + "\n" + log_tail(e2e)
+    assert call.desk.requests("BYE"), "Asterisk did not hang up after the prompt"
+    assert any(m.status == 200 for m in call.desk.responses("INVITE")), call.desk.describe()
+    plays = call.log.playbacks()
+    assert prompt in plays, f"{prompt} not played; played {plays}\n{log_tail(e2e)}"
+    assert not call.log.dials(), f"Dial() ran: {call.log.dials()}"
+
+
+def denied_record(
+    live: Live, predicate: Callable[[CallRecord], bool] = lambda r: True
+) -> CallRecord:
+    return live.wait_record(lambda r: r.disposition == "denied" and predicate(r), timeout=10)
+
+
+def moscow_today() -> datetime:
+    return datetime.now(MOSCOW)
+
+
+def expire_binding(live: Live, number: str) -> str:
+    """Make the live binding of ``number`` expire: in the database and in Redis."""
+    with live.service.db.session() as session:
+        binding = session.scalar(select(Binding).where(Binding.virtual_number == number))
+        assert binding is not None
+        binding.expires_at = datetime.now(MOSCOW) - timedelta(minutes=1)
+        binding_id = binding.id
+    live.service.pool.release(binding_id)
+    return binding_id
