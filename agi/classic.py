@@ -20,6 +20,7 @@ from typing import IO, Any
 from agi.protocol import AGIRequest, quote
 from agi.routes import ROUTES
 from agi.routes.base import safe_variables, scrub, unavailable
+from masking import redaction
 from masking.calls.contract import CallDecision, CallDesk
 from masking.config import ConfigError, Settings, load_settings
 
@@ -118,6 +119,8 @@ def main(argv: list[str] | None = None, desk: CallDesk | None = None) -> int:
         stream=sys.stderr,
         format="masking-agi %(levelname)s %(name)s: %(message)s",
     )
+    # stderr ends in Asterisk's log
+    redaction.install()
     factory: CallDesk | Callable[[], CallDesk]
     if desk is not None:
         factory = desk

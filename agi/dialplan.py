@@ -4,7 +4,9 @@ dialplan check``; ``install`` copies only a dialplan that passes).
 The contract (channel variable names) lives in :mod:`agi.variables`; the dialplan mirrors
 it in ``dialplan/masking-contract.conf``. These checks catch a renamed variable, an
 ``AGI()`` without an ``AGISTATUS`` branch, unfiltered caller input in an application's
-arguments and unbalanced brackets, before Asterisk ever loads the file.
+arguments, unbalanced brackets and an ``AGI()`` that does not send the shared secret,
+before Asterisk ever loads the file; and that the AMI users of ``manager.sample.conf``
+(:func:`check_manager`) have no more privilege than the service needs.
 """
 
 from __future__ import annotations
@@ -20,6 +22,15 @@ from agi import variables
 DIALPLAN_DIR = dialplan.DIRECTORY
 REQUIRED_CONTEXTS = ("masking-operator", "masking-inbound", "masking-click2call", "masking-deny")
 FILES = ("masking.conf", "masking-globals.conf", "masking-contract.conf")
+MANAGER_SAMPLE = "manager.sample.conf"
+AGI_SECRET_QUERY = "?secret=${MASKING_AGI_SECRET},"  # noqa: S105 - a dialplan reference
+# AMI classes (manager.conf read= / write=). The service user originates and asks for
+# reports; a user without "originate" may only reload (command) and confirm (reporting).
+# No event class beyond these is read by anyone: "dialplan" (VarSet) would carry
+# MASKING_DIAL_NUMBER, "all" / "config" / "system" reach far beyond calls.
+SERVICE_WRITE = frozenset({"originate", "reporting"})
+RELOAD_WRITE = frozenset({"command", "reporting"})
+ALLOWED_READ = frozenset({"system", "call", "user"})
 _VAR = re.compile(r"\b(_{0,2}MASKING_[A-Z0-9_]+)\b")
 _CONTEXT = re.compile(r"^\[([A-Za-z0-9_-]+)\]")
 _RAW_INPUT = re.compile(r"\$\{(EXTEN|CALLERID\([^)]*\))\}")
@@ -122,6 +133,10 @@ def check(directory: Path) -> CheckReport:
                     )
         if re.search(r"\bAGI\(", line):
             report.agi_calls += 1
+            if AGI_SECRET_QUERY not in line:
+                report.errors.append(
+                    f"masking.conf:{number}: AGI() does not send {AGI_SECRET_QUERY.rstrip(',')}"
+                )
             following = " ".join(_strip_comment(x) for x in lines[number : number + 2])
             if "AGISTATUS" not in following:
                 report.errors.append(
@@ -130,4 +145,44 @@ def check(directory: Path) -> CheckReport:
     for required in REQUIRED_CONTEXTS:
         if required not in report.contexts:
             report.errors.append(f"masking.conf: context [{required}] is missing")
+    if (directory / MANAGER_SAMPLE).is_file():
+        report.errors.extend(check_manager(directory / MANAGER_SAMPLE))
     return report
+
+
+def _classes(value: str) -> set[str]:
+    return {part.strip().lower() for part in value.split(",") if part.strip()}
+
+
+def check_manager(path: Path) -> list[str]:
+    """Least privilege of every AMI user in a manager.conf (or a template of one)."""
+    users: dict[str, dict[str, str]] = {}
+    section = ""
+    for raw in path.read_text().splitlines():
+        line = _strip_comment(raw).strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("["):
+            section = line[1 : line.index("]")] if "]" in line else line
+            if section != "general":
+                users.setdefault(section, {})
+            continue
+        key, sep, value = line.partition("=")
+        if sep and section and section != "general":
+            users[section][key.strip().lower()] = value.strip()
+    errors: list[str] = []
+    if not users:
+        errors.append(f"{path.name}: no AMI user")
+    for name, options in users.items():
+        where = f"{path.name} [{name}]"
+        if "read" not in options or "write" not in options:
+            errors.append(f"{where}: read and write must be set (the default is everything)")
+        if "deny" not in options or "permit" not in options:
+            errors.append(f"{where}: needs deny and permit (which hosts may log in)")
+        read, write = _classes(options.get("read", "")), _classes(options.get("write", ""))
+        allowed = SERVICE_WRITE if "originate" in write else RELOAD_WRITE
+        if write - allowed:
+            errors.append(f"{where}: write grants {', '.join(sorted(write - allowed))}")
+        if read - ALLOWED_READ:
+            errors.append(f"{where}: read grants {', '.join(sorted(read - ALLOWED_READ))}")
+    return errors

@@ -6,6 +6,12 @@ channel is alive; a request that cannot even be read (garbage, unknown route, he
 too big or too slow) is closed with nothing set, so ``MASKING_ACTION`` stays empty and
 the dialplan denies.
 
+Who may ask: FastAGI has no authentication or TLS of its own, and a decision carries the
+customer's real number. A connection from a peer outside ``allowed_peers`` (default:
+loopback) is closed before a byte is read; with a ``secret``, a request whose AGI URL
+does not carry ``?secret=<it>`` (the ``MASKING_AGI_SECRET`` dialplan global) is closed
+with nothing set. Both are counted and logged with the peer address / channel id only.
+
 Timing: reading the request is bounded by ``header_timeout``; the decision by
 ``request_timeout``; writing all the variables by ``reply_timeout`` (Asterisk answers
 ``SET VARIABLE`` in microseconds), and the fallback deny, if needed, by another
@@ -19,17 +25,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import importlib
+import ipaddress
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
 
 from agi.protocol import AGIConnection, AGIError, AGIRequest, ChannelGone, ProtocolError
 from agi.routes import ROUTES
 from agi.routes.base import Handler, safe_variables, scrub, unavailable
 from masking.calls.contract import CallDecision, CallDesk
+from masking.config import LOOPBACK_NETWORKS, IPNetwork
 
 log = logging.getLogger("agi.server")
 
@@ -54,6 +64,8 @@ class FastAGIServer:
         workers: int = 16,
         shutdown_grace: float = 5.0,
         routes: Mapping[str, Handler] | None = None,
+        allowed_peers: Sequence[IPNetwork] = LOOPBACK_NETWORKS,
+        secret: str = "",
     ) -> None:
         self.desk = desk
         self.host = host
@@ -64,6 +76,8 @@ class FastAGIServer:
         self.reply_timeout = reply_timeout
         self.shutdown_grace = shutdown_grace
         self.routes: Mapping[str, Handler] = dict(ROUTES if routes is None else routes)
+        self.allowed_peers = tuple(allowed_peers)
+        self._secret = secret.encode()
         self._workers = workers
         self._executor: ThreadPoolExecutor | None = None
         self._server: asyncio.Server | None = None
@@ -73,6 +87,8 @@ class FastAGIServer:
         # counters, for tests and the benchmark
         self.rejected = 0
         self.answered = 0
+        self.refused_peers = 0  # not in allowed_peers: closed unread
+        self.unauthorized = 0  # wrong or missing secret: closed with nothing set
 
     # ---- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
@@ -134,7 +150,32 @@ class FastAGIServer:
         await self.close()
 
     # ---- one connection ---------------------------------------------------------------------
+    def peer_allowed(self, peer: str | None) -> bool:
+        if peer is None:
+            return False
+        try:
+            address = ipaddress.ip_address(peer.split("%", 1)[0])
+        except ValueError:
+            return False
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        return any(address in network for network in self.allowed_peers)
+
+    def _authenticated(self, env: Mapping[str, str]) -> bool:
+        if not self._secret:
+            return True
+        url = env.get("agi_network_script") or env.get("agi_request", "")
+        given = parse_qs(urlsplit(url).query).get("secret", [""])[-1]
+        return hmac.compare_digest(given.encode(), self._secret)
+
     async def _on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peername = writer.get_extra_info("peername")
+        peer = str(peername[0]) if isinstance(peername, tuple) and peername else None
+        if not self.peer_allowed(peer):
+            self.refused_peers += 1
+            log.warning("FastAGI: refused a connection from %s (not an allowed peer)", peer)
+            writer.transport.abort()
+            return
         conn = AGIConnection(reader, writer, reply_timeout=self.reply_timeout)
         task = asyncio.current_task()
         if task is None or self._closing or len(self._clients) >= self.max_connections:
@@ -174,6 +215,10 @@ class FastAGIServer:
         client.in_request = True
         request = AGIRequest.from_env(env)
         uid = request.channel_id
+        if not self._authenticated(env):
+            self.unauthorized += 1
+            log.warning("call %s: AGI secret missing or wrong, closing with nothing set", uid)
+            return
         handler = self.routes.get(request.route)
         if handler is None:
             log.warning(

@@ -46,6 +46,8 @@ def asterisk_up(
             carrier=carrier,
             ami_username=s.ami_username,
             ami_secret=s.ami_secret,
+            ami_reload_username=s.ami_reload_username,
+            ami_reload_secret=s.ami_reload_secret,
             log=typer.echo,
         )
     except (RootfsError, AsteriskError, OSError) as exc:

@@ -35,7 +35,7 @@ from masking.storage.models import CallRecord, Shipment, Site
 
 SITE = "demo"
 OWNER = "demo-owner"
-OWNER_PASSWORD = "demo"  # noqa: S105 - the demo's console login, printed on screen
+OWNER_PASSWORD = "demo-password"  # noqa: S105 - the demo's console login, printed on screen
 SHIPMENT = "DEMO-0001"
 CUSTOMER = "+79001234567"
 POOL = ("+74955550001", "+74955550002", "+74955550003")
@@ -167,6 +167,8 @@ def run_demo(s: Settings, *, keep_running: bool, say: Any) -> dict[str, Any]:
         carrier=f"127.0.0.1:{carrier_port}",
         ami_username=s.ami_username,
         ami_secret=s.ami_secret,
+        ami_reload_username=s.ami_reload_username,
+        ami_reload_secret=s.ami_reload_secret,
         rootfs=rootfs,
         log=lambda m: say(f"      {m}"),
         phones=[

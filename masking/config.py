@@ -6,7 +6,9 @@ prefix, e.g. ``database_url = "postgresql+psycopg://..."``). Environment wins ov
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import tomllib
 from functools import lru_cache
 from pathlib import Path
@@ -25,6 +27,9 @@ def _default_var_dir() -> Path:
     if (checkout / "pyproject.toml").is_file() and (checkout / "dialplan").is_dir():
         return checkout / "var"
     return Path.cwd() / "var"
+
+
+MIN_SESSION_SECRET = 32
 
 
 class ConfigError(Exception):
@@ -46,17 +51,27 @@ class Settings(BaseSettings):
     agi_host: str = "127.0.0.1"
     agi_port: int = Field(4573, ge=1, le=65535)
     agi_request_timeout: float = Field(3.0, gt=0, le=60)
+    # Asterisk peers the FastAGI port answers: addresses / CIDRs, comma-separated;
+    # empty: loopback only (see agi_allowed_networks)
+    agi_allowed_peers: str = ""
+    # shared secret the dialplan sends in the AGI URL (MASKING_AGI_SECRET global); empty: none
+    agi_secret: str = ""
     http_host: str = "127.0.0.1"
     http_port: int = Field(8080, ge=1, le=65535)
     ami_host: str = "127.0.0.1"
     ami_port: int = Field(5038, ge=1, le=65535)
     ami_username: str = "masking"
     ami_secret: str = "masking"  # noqa: S105 - local default, overridden in production
+    # the separate AMI user of `masking dialplan reload` (write=command,reporting)
+    ami_reload_username: str = "masking-reload"
+    ami_reload_secret: str = "masking-reload"  # noqa: S105 - local lab default
     # default: the monitor directory of the local Asterisk (masking asterisk up / demo)
     recordings_dir: Path | None = None
     announce_recording: bool = False
     neutral_callerid_name: str = "Pickup point"
     session_secret: str = ""
+    # served over HTTPS (directly or behind a TLS proxy): the session cookie is Secure
+    https: bool = False
 
     @field_validator("default_region")
     @classmethod
@@ -75,6 +90,27 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown IANA time zone {value!r}") from None
         return value
 
+    @field_validator("agi_allowed_peers")
+    @classmethod
+    def _peer_networks(cls, value: str) -> str:
+        parse_networks(value)
+        return value
+
+    @field_validator("agi_secret")
+    @classmethod
+    def _agi_secret_shape(cls, value: str) -> str:
+        # it travels in the AGI URL: nothing that needs quoting, and long enough to matter
+        if value and not _AGI_SECRET.match(value):
+            raise ValueError("must be 16-128 characters of A-Z a-z 0-9 . _ ~ -")
+        return value
+
+    @field_validator("session_secret")
+    @classmethod
+    def _long_secret(cls, value: str) -> str:
+        if value and len(value) < MIN_SESSION_SECRET:
+            raise ValueError(f"must be at least {MIN_SESSION_SECRET} characters when set")
+        return value
+
     @field_validator("redis_url")
     @classmethod
     def _redis_scheme(cls, value: str) -> str:
@@ -89,6 +125,41 @@ class Settings(BaseSettings):
     @property
     def effective_recordings_dir(self) -> Path:
         return self.recordings_dir or self.var_dir / "asterisk" / "spool" / "monitor"
+
+    @property
+    def agi_allowed_networks(self) -> tuple[IPNetwork, ...]:
+        return parse_networks(self.agi_allowed_peers) or LOOPBACK_NETWORKS
+
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+LOOPBACK_NETWORKS: tuple[IPNetwork, ...] = (
+    ipaddress.ip_network("127.0.0.0/8"),
+    ipaddress.ip_network("::1/128"),
+)
+_AGI_SECRET = re.compile(r"^[A-Za-z0-9._~-]{16,128}$")
+
+
+def parse_networks(value: str) -> tuple[IPNetwork, ...]:
+    """``"10.0.0.5, 192.168.1.0/24, ::1"`` -> networks (an address is a /32 or /128)."""
+    networks = []
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ValueError(f"{item[:60]!r} is not an IP address or CIDR network") from None
+    return tuple(networks)
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses; a wildcard or any other name is not."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _file_values() -> dict[str, Any]:

@@ -32,6 +32,7 @@ class Action(StrEnum):
     PURGE_RECORDINGS = "purge_recordings"
     SEE_ALL_CALLS = "see_all_calls"  # call log of every site
     SEE_COLLEAGUES_CALLS = "see_colleagues_calls"  # not only one's own calls
+    MANAGE_ACCOUNTS = "manage_accounts"  # switch an account off/on, reset its password
 
 
 ALLOWED: dict[Action, frozenset[str]] = {
@@ -46,6 +47,7 @@ ALLOWED: dict[Action, frozenset[str]] = {
     Action.PURGE_RECORDINGS: frozenset({Role.ADMIN}),
     Action.SEE_ALL_CALLS: frozenset({Role.ADMIN, Role.QA}),
     Action.SEE_COLLEAGUES_CALLS: frozenset({Role.OWNER, Role.STAFF_MANAGER, Role.ADMIN, Role.QA}),
+    Action.MANAGE_ACCOUNTS: frozenset({Role.OWNER, Role.ADMIN}),
 }
 
 
@@ -65,6 +67,45 @@ def may_see_numbers(staff: Staff) -> bool:
     if staff.role in ALWAYS_SEE_NUMBERS:
         return True
     return staff.role == Role.EMPLOYEE and bool(staff.numbers_visible)
+
+
+def may_see_temporary_numbers(
+    role: str, sees_numbers: bool, own_site_id: int | None, site: Site | None
+) -> bool:
+    """The one rule for showing a temporary (virtual) number, on every surface: reveal,
+    call list and detail, recordings, audit, and the desk phone a call-back rings.
+
+    ``sees_numbers`` is :func:`may_see_numbers` of the viewer, ``site`` the site the
+    number belongs to. The platform admin always sees it (they run the pool and answer
+    complaints); QA reviewers never (they listen to calls, they do not dial customers);
+    site staff only for their own site, when they may see numbers and the site is not
+    suspended (an admin who hides a site's numbers hides them everywhere).
+    """
+    if role == Role.ADMIN:
+        return True
+    if role not in SITE_ROLES or site is None or own_site_id != site.id:
+        return False
+    return sees_numbers and not site.suspended
+
+
+def staff_sees_temporary_numbers(staff: Staff, site: Site | None) -> bool:
+    return staff.active and may_see_temporary_numbers(
+        staff.role, may_see_numbers(staff), staff.site_id, site
+    )
+
+
+def may_ring(owner: Staff | None, site: Site) -> bool:
+    """Whether a call-back to ``site`` may ring the desk phone ``owner`` is signed in on.
+
+    A ringing phone displays the temporary number, so it rings only where the one
+    visibility rule allows the number: an active staff member of the site who may see
+    numbers. A phone nobody owns (``owner`` None: a shared counter phone, a hunt group)
+    is never rung, whatever the site's ring list says: whoever stands by it would see
+    the number and nothing records who that is. A serious product would let an admin
+    opt one site in to shared phones, attesting that they sit where only staff who may
+    see numbers are; the schema has no such per-site setting yet, so the answer is no.
+    """
+    return owner is not None and staff_sees_temporary_numbers(owner, site)
 
 
 def visibility_switchable(staff: Staff) -> bool:
@@ -105,6 +146,8 @@ def reveal_refusal(staff: Staff, site: Site) -> Refusal | None:
         return Refusal.NOT_ALLOWED
     if site.suspended:
         return Refusal.SUSPENDED
+    if not staff_sees_temporary_numbers(staff, site):  # the reveal hands one out
+        return Refusal.NOT_ALLOWED
     return None
 
 
@@ -116,3 +159,17 @@ def call_refusal(staff: Staff | None, site: Site) -> Refusal | None:
     if staff is not None and not may_see_numbers(staff):
         return Refusal.NOT_ALLOWED
     return None
+
+
+def may_manage_account(role: str, own_site_id: int | None, target: Staff) -> bool:
+    """Who switches ``target`` off or on and resets its password: an admin any account;
+    an owner the employees and staff managers of their own site."""
+    if not may(role, Action.MANAGE_ACCOUNTS):
+        return False
+    if role == Role.ADMIN:
+        return True
+    return (
+        target.site_id is not None
+        and target.site_id == own_site_id
+        and target.role in (Role.EMPLOYEE, Role.STAFF_MANAGER)
+    )

@@ -33,6 +33,8 @@ from masking.storage.models import (
 
 log = logging.getLogger("masking.reveal")
 
+POOL_EXHAUSTED_TEXT = "no temporary number is free for this customer right now"
+
 
 @dataclass(frozen=True)
 class RevealResult:
@@ -148,7 +150,6 @@ def _reveal(
                 cooloff_s=cooloff.total_seconds(),
                 reason=reason,
                 staff_id=staff.id,
-                customer_masked=mask_number(shipment.customer_phone),
             ),
         )
 
@@ -157,8 +158,14 @@ def _reveal(
         if not live.new and bindings.is_stale(service, session, live, now):
             live = allocate()
     except PoolExhausted as exc:
-        log.warning("pool exhausted: %s", exc)
-        raise Refused(Refusal.POOL_EXHAUSTED, str(exc)) from exc
+        log.warning(
+            "pool exhausted: site %s, customer %s: %s",
+            site.code,
+            mask_number(shipment.customer_phone),
+            exc,
+        )
+        # staff see the situation, never the customer, the counts or the site's ids
+        raise Refused(Refusal.POOL_EXHAUSTED, POOL_EXHAUSTED_TEXT, detail=str(exc)) from exc
     except PoolUnavailable as exc:
         log.error("reveal refused, Redis unavailable: %s", exc)
         raise Refused(Refusal.UNAVAILABLE) from exc

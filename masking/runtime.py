@@ -5,10 +5,10 @@ database and the live pool), the call desk, the FastAGI server, the AMI client a
 app, and starts and stops them in order (``masking serve``; the demo and the end-to-end
 tests run it in a thread with :class:`RuntimeThread`). Nothing else builds these.
 
-Start-up order: schema upgrade, live state restored from the database (a dead Redis is
-logged, not fatal: every call then fails closed until it is back), FastAGI, AMI (connects
-and reconnects by itself), HTTP. SIGTERM / SIGINT stop accepting and let in-flight AGI
-requests finish.
+Start-up order: the exposure check (:func:`check_exposure`), schema upgrade, live state
+restored from the database (a dead Redis is logged, not fatal: every call then fails
+closed until it is back), FastAGI, AMI (connects and reconnects by itself), HTTP.
+SIGTERM / SIGINT stop accepting and let in-flight AGI requests finish.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import uvicorn
 from agi.ami import AmiClient
 from agi.server import FastAGIServer
 from masking.calls.desk import MaskingCallDesk
-from masking.config import Settings
+from masking.config import ConfigError, Settings, is_loopback_host
 from masking.numbers import bindings
 from masking.numbers.pool import PoolError
 from masking.service import MaskingService
@@ -43,10 +43,30 @@ class _EmbeddedServer(uvicorn.Server):
         yield
 
 
+DEFAULT_AMI_SECRET = "masking"  # noqa: S105 - the lab default, refused off the loopback
+
+
+def check_exposure(settings: Settings) -> None:
+    """Refuse settings that expose the service beyond this host with lab defaults: a
+    FastAGI port off the loopback without an explicit peer allowlist, or the default AMI
+    secret towards an Asterisk on another host. Raises ConfigError (one line)."""
+    if not is_loopback_host(settings.agi_host) and not settings.agi_allowed_peers.strip():
+        raise ConfigError(
+            f"MASKING_AGI_ALLOWED_PEERS: must list the Asterisk addresses when "
+            f"MASKING_AGI_HOST ({settings.agi_host}) is not a loopback address"
+        )
+    if not is_loopback_host(settings.ami_host) and settings.ami_secret == DEFAULT_AMI_SECRET:
+        raise ConfigError(
+            f"MASKING_AMI_SECRET: the default secret is refused for a non-loopback "
+            f"MASKING_AMI_HOST ({settings.ami_host})"
+        )
+
+
 class Runtime:
     """The running process; tests and the demo drive it through :meth:`start` / :meth:`stop`."""
 
     def __init__(self, settings: Settings, *, with_http: bool = True) -> None:
+        check_exposure(settings)
         self.settings = settings
         self.with_http = with_http
         self.service = MaskingService.from_settings(settings)
@@ -67,6 +87,8 @@ class Runtime:
             s.agi_host,
             s.agi_port,
             request_timeout=s.agi_request_timeout,
+            allowed_peers=s.agi_allowed_networks,
+            secret=s.agi_secret,
         )
         await self.agi.start()
         log.info("FastAGI listening on %s:%s", s.agi_host, self.agi.port)
@@ -74,8 +96,15 @@ class Runtime:
         await self.ami.start()
         if self.with_http:
             app = create_app(self.service, self.ami.originator)
+            # log_config=None: uvicorn's records go to the root handlers, whose filter
+            # masks phone numbers (masking.redaction)
             config = uvicorn.Config(
-                app, host=s.http_host, port=s.http_port, log_level="warning", lifespan="off"
+                app,
+                host=s.http_host,
+                port=s.http_port,
+                log_level="warning",
+                lifespan="off",
+                log_config=None,
             )
             self._http = _EmbeddedServer(config)
             self._http_task = asyncio.create_task(self._http.serve())

@@ -438,15 +438,16 @@ class AmiConnection:
         return _output(reply)
 
     async def reload_dialplan_and_confirm(self, contexts: list[str]) -> dict[str, bool]:
-        """Reload pbx_config, then ask for each context (ShowDialPlan): True when it is live.
+        """``dialplan reload``, then ask for each context (ShowDialPlan): True when it is live.
 
-        Uses only the ``config`` write class (Reload, ShowDialPlan), not ``command``, so the
-        least-privilege AMI user of dialplan/manager.sample.conf can do it.
+        Needs the ``command`` and ``reporting`` write classes: the separate reload user of
+        dialplan/manager.sample.conf, never the service's (the ``Reload`` action would need
+        ``config`` or ``system``, which reach further: UpdateConfig, module loading).
         """
         for ctx in contexts:
             if not CONTEXT_RE.match(ctx):
                 raise ValueError(f"bad context name {ctx!r}")
-        await self.send_action({"Action": "Reload", "Module": "pbx_config"}, as_list=False)
+        await self.command("dialplan reload")
         live: dict[str, bool] = {}
         for ctx in contexts:
             try:

@@ -1,9 +1,12 @@
 """``inbound-call``: someone called a virtual number from outside.
 
-Arguments: ``agi_arg_1`` = the caller ID number (untrusted: may be empty, "anonymous" or
-anything at all), ``agi_arg_2`` = the DID that was called. A malformed DID is invalid
-input; a caller ID that is not a plain number is passed on as "" (the desk then treats the
-caller as unknown and records the attempt).
+Arguments: ``agi_arg_1`` = the DID that was called. The caller ID number comes from the
+AGI environment (``agi_callerid``, which the dialplan filtered first), never from the AGI
+URL: Asterisk writes the URL into its WARNING line when the service is unreachable, and
+the caller is a customer. The caller ID is untrusted (empty, "unknown", "anonymous" or
+anything at all). A malformed DID is invalid input; a caller ID that is not a plain
+number is passed on as "" (the desk then treats the caller as unknown and records the
+attempt).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ log = logging.getLogger("agi.routes.inbound_call")
 
 
 def handle(desk: CallDesk, request: AGIRequest) -> CallDecision:
-    caller, did = request.arg(1).strip(), request.arg(2).strip()
+    caller, did = request.env.get("agi_callerid", "").strip(), request.arg(1).strip()
     if not is_digits(did):
         log.warning(
             "call %s: inbound-call to an invalid DID %s",

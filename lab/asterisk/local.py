@@ -168,6 +168,8 @@ class LocalAsterisk:
         *,
         ami_username: str = "masking",
         ami_secret: str = "masking",  # noqa: S107 - local test instance default
+        ami_reload_username: str = "masking-reload",
+        ami_reload_secret: str = "masking-reload",  # noqa: S107 - local test instance default
         agi: str = "127.0.0.1:4573",
         carrier: str = "127.0.0.1:5070",
         phones: Sequence[Phone] | None = None,
@@ -184,6 +186,8 @@ class LocalAsterisk:
         self.ports = ports or Ports.free()
         self.ami_username = ami_username
         self.ami_secret = ami_secret
+        self.ami_reload_username = ami_reload_username
+        self.ami_reload_secret = ami_reload_secret
         self.agi = agi
         self.carrier = carrier
         self.phones = tuple(phones) if phones is not None else default_phones()
@@ -239,6 +243,8 @@ class LocalAsterisk:
             "sip_host": "127.0.0.1",
             "ami_username": self.ami_username,
             "ami_secret": self.ami_secret,
+            "ami_reload_username": self.ami_reload_username,
+            "ami_reload_secret": self.ami_reload_secret,
             "agi": self.agi,
             "carrier": self.carrier,
             "carrier_header_name": CARRIER_HEADER_NAME,
@@ -481,6 +487,8 @@ class LocalAsterisk:
             "use_docker": self.use_docker,
             "ami_username": self.ami_username,
             "ami_secret": self.ami_secret,
+            "ami_reload_username": self.ami_reload_username,
+            "ami_reload_secret": self.ami_reload_secret,
             "agi": self.agi,
             "carrier": self.carrier,
             "phones": [asdict(p) for p in self.phones],
@@ -501,6 +509,8 @@ class LocalAsterisk:
             Ports(**data["ports"]),
             ami_username=data.get("ami_username", "masking"),
             ami_secret=data.get("ami_secret", "masking"),
+            ami_reload_username=data.get("ami_reload_username", "masking-reload"),
+            ami_reload_secret=data.get("ami_reload_secret", "masking-reload"),
             agi=data.get("agi", "127.0.0.1:4573"),
             carrier=data.get("carrier", "127.0.0.1:5070"),
             phones=[Phone(**p) for p in data.get("phones", [])],

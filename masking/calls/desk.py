@@ -260,17 +260,7 @@ class MaskingCallDesk:
         if site is None:
             self._deny(Refusal.UNKNOWN, f"{number}: site is gone")
         self._check_site(site)
-        endpoints = tuple(e for e in site.ring_endpoints if is_endpoint(e))
-        if not endpoints:
-            endpoints = tuple(
-                s.sip_endpoint
-                for s in session.scalars(
-                    select(Staff).where(
-                        Staff.site_id == site.id, Staff.active, Staff.sip_endpoint.is_not(None)
-                    )
-                )
-                if s.sip_endpoint and policy.may_see_numbers(s) and is_endpoint(s.sip_endpoint)
-            )
+        endpoints = self._ring_endpoints(session, site)
         if not endpoints:
             self._deny(Refusal.UNAVAILABLE, f"site {site.code} has no phones to ring")
         shipment = session.get(Shipment, binding.shipment_id)
@@ -295,6 +285,28 @@ class MaskingCallDesk:
             record_file=record.recording_file,
             announce_recording=False,
         )
+
+    def _ring_endpoints(self, session: Session, site: Site) -> tuple[str, ...]:
+        """The site's configured ring endpoints that :func:`policy.may_ring` allows, in
+        their order; when none is allowed, the desk phones of everyone it allows."""
+        allowed = [
+            s.sip_endpoint
+            for s in session.scalars(
+                select(Staff)
+                .where(Staff.site_id == site.id, Staff.sip_endpoint.is_not(None))
+                .order_by(Staff.id)
+            )
+            if s.sip_endpoint and is_endpoint(s.sip_endpoint) and policy.may_ring(s, site)
+        ]
+        configured = [e for e in site.ring_endpoints if e in allowed]
+        skipped = [e for e in site.ring_endpoints if e not in allowed]
+        if skipped:
+            log.warning(
+                "site %s: not ringing %s: no staff member who may see numbers owns it",
+                site.code,
+                ", ".join(e for e in skipped if is_endpoint(e)) or "invalid endpoints",
+            )
+        return tuple(configured or allowed)
 
     # ---- click-to-call -------------------------------------------------------------------
     def _click2call(self, call_id: str, channel_id: str) -> CallDecision:

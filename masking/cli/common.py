@@ -4,10 +4,12 @@ and table-or-JSON output."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
+from urllib.parse import urlsplit
 
 import typer
 from rich.console import Console
@@ -17,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from masking import shapes
 from masking.config import ConfigError, Settings, get_settings
-from masking.numbers.phones import InvalidPhoneNumber
+from masking.numbers.phones import InvalidPhoneNumber, redact_numbers
 from masking.numbers.pool import PoolError
 from masking.refusals import Refused
 from masking.service import MaskingService
@@ -53,7 +55,8 @@ def guarded() -> Iterator[None]:
     except PoolError as exc:
         fail(str(exc), 3)
     except OperationalError as exc:
-        fail(f"database unavailable or not upgraded ({exc.orig}); run 'masking db upgrade'", 3)
+        reason = redact_numbers(str(exc.orig))
+        fail(f"database unavailable or not upgraded ({reason}); run 'masking db upgrade'", 3)
     except ConfigError as exc:
         fail(str(exc))
 
@@ -99,7 +102,16 @@ def read_text(path: Path) -> str:
         fail(f"{path}: not UTF-8 text")
 
 
-def safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
+_SECRET_PARAM = re.compile(r"(^|&)((?:password|passwd|pass|secret|token)=)[^&#]*", re.I)
 
-    return make_url(url).render_as_string(hide_password=True)
+
+def safe_url(url: str) -> str:
+    """``url`` with the password of its user part and of secret query parameters as
+    ``***`` (``redis://:pw@host/0`` -> ``redis://:***@host/0``)."""
+    head, question, query = url.partition("?")
+    netloc = urlsplit(head).netloc
+    userinfo, at, host = netloc.rpartition("@")
+    if at and ":" in userinfo:
+        safe_netloc = userinfo.split(":", 1)[0] + ":***@" + host
+        head = head.replace("//" + netloc, "//" + safe_netloc, 1)
+    return head + question + _SECRET_PARAM.sub(r"\1\2***", query)

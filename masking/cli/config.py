@@ -13,10 +13,13 @@ from masking.cli.common import (
 
 
 def show_config() -> None:
-    """Print the effective configuration (secrets hidden)."""
+    """Print the effective configuration (secrets and passwords inside URLs hidden)."""
     s = settings()
     data = s.model_dump(mode="json")
-    for key in ("ami_secret", "session_secret"):
-        data[key] = "***" if data.get(key) else ""
-    data["database_url"] = safe_url(s.effective_database_url)
+    data["database_url"] = s.effective_database_url
+    for key, value in data.items():
+        if key.endswith(("secret", "password")):
+            data[key] = "***" if value else ""
+        elif isinstance(value, str) and "://" in value:
+            data[key] = safe_url(value)
     typer.echo(json.dumps(data, indent=2))

@@ -9,6 +9,7 @@ import sys
 import typer
 
 from lab.cli import asterisk_app, bench, demo
+from masking import redaction
 from masking.cli import config, db, pool, recordings, reveal, shipments, sites, staff, telephony
 from masking.cli.common import err
 from masking.config import ConfigError
@@ -41,6 +42,7 @@ def main() -> None:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    redaction.install()
     try:
         app()
     except ConfigError as exc:

@@ -13,6 +13,7 @@ import typer
 
 from agi.dialplan import DIALPLAN_DIR, FILES, REQUIRED_CONTEXTS, check
 from masking.cli.common import fail, settings
+from masking.config import ConfigError
 
 dialplan_app = typer.Typer(no_args_is_help=True, help="The masking dialplan for admins.")
 
@@ -23,6 +24,8 @@ def serve() -> None:
 
     try:
         asyncio.run(run(settings()))
+    except ConfigError as exc:
+        fail(str(exc))
     except OSError as exc:
         fail(f"cannot start: {exc.strerror or exc}", 3)
 
@@ -41,7 +44,8 @@ def dialplan_check(directory: DirOpt = DIALPLAN_DIR) -> None:
         raise typer.Exit(1)
     typer.echo(
         f"dialplan OK: {len(report.contexts)} contexts, {report.agi_calls} AGI calls, "
-        "each followed by an AGISTATUS branch; contract matches agi/variables.py"
+        "each followed by an AGISTATUS branch and sending the AGI secret; contract matches "
+        "agi/variables.py; AMI users least privilege"
     )
 
 
@@ -80,8 +84,17 @@ def dialplan_reload() -> None:
     """Reload the dialplan over AMI and confirm the masking contexts are live."""
     from agi.ami import AmiClient, AmiError
 
+    s = settings()
+
     async def run() -> dict[str, bool]:
-        async with AmiClient.from_settings(settings()) as ami:
+        # the reload user (write=command), not the service's least-privilege one
+        reload_user = AmiClient(
+            host=s.ami_host,
+            port=s.ami_port,
+            username=s.ami_reload_username,
+            secret=s.ami_reload_secret,
+        )
+        async with reload_user as ami:
             await ami.wait_connected(10)
             return await ami.reload_dialplan_and_confirm(list(REQUIRED_CONTEXTS))
 

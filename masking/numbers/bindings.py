@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import partial
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -40,24 +40,8 @@ def restore_live_state(service: MaskingService) -> int:
         numbers: dict[str, dict[str, datetime | None]] = {}
         for vn in session.scalars(select(VirtualNumber).where(VirtualNumber.active)):
             numbers.setdefault(vn.region, {})[vn.number] = vn.last_used_at
-        rows = session.scalars(
-            select(Binding).where(Binding.cooloff_until > now, Binding.revoked_at.is_(None))
-        )
-        bindings = [
-            {
-                "id": b.id,
-                "site_id": b.site_id,
-                "shipment_id": b.shipment_id,
-                "customer": b.customer_phone,
-                "number": b.virtual_number,
-                "created_at": b.created_at,
-                "expires_at": b.expires_at,
-                "cooloff_until": b.cooloff_until,
-                "reason": b.reason_code,
-                "staff_id": b.staff_id,
-            }
-            for b in rows
-        ]
+        rows = session.scalars(select(Binding).where(Binding.cooloff_until > now))
+        bindings = [pool_state(b) for b in rows]
     restored = service.pool.restore(numbers=numbers, bindings=bindings, now=now)
     drop_stale_bindings(service)
     log.info(
@@ -66,6 +50,23 @@ def restore_live_state(service: MaskingService) -> int:
         sum(len(v) for v in numbers.values()),
     )
     return restored
+
+
+def pool_state(b: Binding) -> dict[str, Any]:
+    """A binding row as :meth:`LivePool.restore` takes it; a revoked binding (a corrected
+    phone) keeps only its customer's cool-off."""
+    return {
+        "id": b.id,
+        "site_id": b.site_id,
+        "shipment_id": b.shipment_id,
+        "customer": b.customer_phone,
+        "number": b.virtual_number,
+        "created_at": b.created_at,
+        "expires_at": min(b.expires_at, b.revoked_at or b.expires_at),
+        "cooloff_until": b.cooloff_until,
+        "reason": b.reason_code,
+        "staff_id": b.staff_id,
+    }
 
 
 def with_restore(service: MaskingService, action: Callable[[], T]) -> T:

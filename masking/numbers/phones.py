@@ -90,3 +90,20 @@ def mask_number(raw: str | None) -> str:
 def dial_digits(e164: str) -> str:
     """E.164 without the plus: what the carrier trunk is dialed with."""
     return e164.lstrip("+")
+
+
+# Anything that looks like a phone number: 7+ digits, optionally with a leading +, spaces,
+# dashes or parentheses between them; not inside a word (hex ids, channel names).
+_PHONE_LIKE = re.compile(r"(?<![A-Za-z0-9])\+?\(?\d(?:[ \t\-()]{0,3}\d){6,}(?![A-Za-z0-9])")
+# Dates (with the hour) have as many digits; they are not numbers of anyone.
+_DATE_LIKE = re.compile(r"(?:19|20)\d\d-[01]\d-[0-3]\d(?:[ T][0-2]\d)?")
+
+
+def redact_numbers(text: str) -> str:
+    """``text`` with every phone-number-like run of digits masked (see :func:`mask_number`)."""
+
+    def masked(match: re.Match[str]) -> str:
+        found = match.group(0)
+        return found if _DATE_LIKE.fullmatch(found) else mask_number(found)
+
+    return _PHONE_LIKE.sub(masked, text)

@@ -14,13 +14,24 @@ clock, so tests can move time; Redis TTLs only collect garbage. The database sta
 record of truth: :meth:`LivePool.restore` puts back whatever Redis lost.
 
 Keys (``P`` is the configured prefix): ``P:pool:<region>`` zset number -> last use (ms);
-``P:b:<id>`` hash of a binding; ``P:sv:<site>:<number>``, ``P:cv:<customer>:<number>``
-and ``P:ship:<site>:<shipment>`` -> binding id; ``P:cool:<customer>:<number>`` ->
+``P:b:<id>`` hash of a binding; ``P:sv:<site>:<number>``, ``P:cv:<ckey>:<number>``
+and ``P:ship:<site>:<shipment>`` -> binding id; ``P:cool:<ckey>:<number>`` ->
 cool-off end (ms); ``P:ready`` says the state was restored since Redis last lost it.
+
+No key holds a customer's number (Redis names keys in its errors, and redis-py names
+them in pipeline errors): ``<ckey>`` is an HMAC of the customer number under a secret
+kept in ``P:hkey``. Every service instance sharing the Redis reads the same secret; it
+is created once (SET NX) and, when Redis loses everything, created anew with the rest
+of the state by :meth:`LivePool.restore`. The scripts that use customer keys check that
+the caller's secret is the stored one and answer "not ready" otherwise, so an instance
+holding an outdated secret restores (and re-reads it) instead of missing keys.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,12 +39,23 @@ from typing import Any
 
 import redis
 
+from masking.numbers.phones import redact_numbers
+
 GC_SLACK_MS = 60_000
+
+# Creates the HMAC secret unless there is one; a new secret means every customer key
+# derived from a lost one is unreachable, so the state must be restored: drop ``ready``.
+_ENSURE_HKEY = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX') then redis.call('DEL', KEYS[2]) end
+return redis.call('GET', KEYS[1])
+"""
 
 _ALLOCATE = """
 local prefix, site, customer, shipment = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local bid, now, ttl, cool = ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
-if redis.call('EXISTS', prefix .. 'ready') == 0 then return {'not_ready'} end
+local ckey = ARGV[10]
+if redis.call('EXISTS', prefix .. 'ready') == 0
+   or redis.call('GET', prefix .. 'hkey') ~= ARGV[11] then return {'not_ready'} end
 local pool_key = KEYS[1]
 local ship_key = prefix .. 'ship:' .. site .. ':' .. shipment
 
@@ -53,7 +75,7 @@ local site_busy, customer_cool = 0, 0
 local chosen = nil
 for _, number in ipairs(redis.call('ZRANGE', pool_key, 0, -1)) do
   local taken_here = live_binding(redis.call('GET', prefix .. 'sv:' .. site .. ':' .. number))
-  local cool_until = tonumber(redis.call('GET', prefix .. 'cool:' .. customer .. ':' .. number))
+  local cool_until = tonumber(redis.call('GET', prefix .. 'cool:' .. ckey .. ':' .. number))
   local cooling = cool_until and cool_until > now
   if taken_here then site_busy = site_busy + 1 end
   if cooling then customer_cool = customer_cool + 1 end
@@ -69,17 +91,18 @@ end
 
 local expires = now + ttl
 local gc = ttl + tonumber(ARGV[9])
-local fields = {'id', bid, 'site_id', site, 'customer', customer, 'shipment_id', shipment,
-                'number', chosen, 'created_ms', tostring(now), 'expires_ms', tostring(expires)}
-for i = 10, #ARGV, 2 do
+local fields = {'id', bid, 'site_id', site, 'shipment_id', shipment, 'number', chosen,
+                'created_ms', tostring(now), 'expires_ms', tostring(expires), 'ckey', ckey,
+                'customer', customer}
+for i = 12, #ARGV, 2 do
   table.insert(fields, ARGV[i]); table.insert(fields, ARGV[i + 1])
 end
 redis.call('HSET', prefix .. 'b:' .. bid, unpack(fields))
 redis.call('PEXPIRE', prefix .. 'b:' .. bid, gc)
 redis.call('SET', prefix .. 'sv:' .. site .. ':' .. chosen, bid, 'PX', gc)
-redis.call('SET', prefix .. 'cv:' .. customer .. ':' .. chosen, bid, 'PX', gc)
+redis.call('SET', prefix .. 'cv:' .. ckey .. ':' .. chosen, bid, 'PX', gc)
 redis.call('SET', ship_key, bid, 'PX', gc)
-redis.call('SET', prefix .. 'cool:' .. customer .. ':' .. chosen, tostring(expires + cool),
+redis.call('SET', prefix .. 'cool:' .. ckey .. ':' .. chosen, tostring(expires + cool),
            'PX', ttl + cool + tonumber(ARGV[9]))
 redis.call('ZADD', pool_key, now, chosen)
 return {'allocated', bid, fields}
@@ -87,6 +110,7 @@ return {'allocated', bid, fields}
 
 _LOOKUP = """
 if redis.call('EXISTS', ARGV[1] .. 'ready') == 0 then return {'not_ready'} end
+if ARGV[2] and redis.call('GET', ARGV[1] .. 'hkey') ~= ARGV[2] then return {'not_ready'} end
 local id = redis.call('GET', KEYS[1])
 if not id then return nil end
 local fields = redis.call('HGETALL', ARGV[1] .. 'b:' .. id)
@@ -99,15 +123,15 @@ local prefix, id = ARGV[1], ARGV[2]
 local b = prefix .. 'b:' .. id
 local site = redis.call('HGET', b, 'site_id')
 if not site then return 0 end
-local customer = redis.call('HGET', b, 'customer')
+local ckey = redis.call('HGET', b, 'ckey') or 'none'
 local number = redis.call('HGET', b, 'number')
 local shipment = redis.call('HGET', b, 'shipment_id')
 for _, key in ipairs({prefix .. 'sv:' .. site .. ':' .. number,
-                      prefix .. 'cv:' .. customer .. ':' .. number,
+                      prefix .. 'cv:' .. ckey .. ':' .. number,
                       prefix .. 'ship:' .. site .. ':' .. shipment}) do
   if redis.call('GET', key) == id then redis.call('DEL', key) end
 end
-if ARGV[3] == 'uncool' then redis.call('DEL', prefix .. 'cool:' .. customer .. ':' .. number) end
+if ARGV[3] == 'uncool' then redis.call('DEL', prefix .. 'cool:' .. ckey .. ':' .. number) end
 redis.call('DEL', b)
 return 1
 """
@@ -126,23 +150,19 @@ class PoolNotReady(PoolError):
 
 
 class PoolExhausted(PoolError):
+    """No number is free; the message has the counts (for the service log) and names
+    neither the customer nor the site."""
+
     def __init__(
-        self,
-        *,
-        site_id: int,
-        customer_masked: str,
-        region: str,
-        total: int,
-        busy_at_site: int,
-        cooling_for_customer: int,
+        self, *, region: str, total: int, busy_at_site: int, cooling_for_customer: int
     ) -> None:
+        self.region = region
         self.total = total
         self.busy_at_site = busy_at_site
         self.cooling_for_customer = cooling_for_customer
         super().__init__(
-            f"no temporary number free for site {site_id} and customer {customer_masked}: "
-            f"region {region} pool has {total} numbers, {busy_at_site} in live use at this "
-            f"site, {cooling_for_customer} live or cooling off for this customer, none free"
+            f"region {region} pool has {total} numbers, {busy_at_site} in live use at the "
+            f"site, {cooling_for_customer} live or cooling off for the customer, none free"
         )
 
 
@@ -198,6 +218,8 @@ class LivePool:
         self._allocate = client.register_script(_ALLOCATE)
         self._lookup = client.register_script(_LOOKUP)
         self._release = client.register_script(_RELEASE)
+        self._make_secret = client.register_script(_ENSURE_HKEY)
+        self._secret: str | None = None
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "masking:") -> LivePool:
@@ -206,6 +228,26 @@ class LivePool:
 
     def _key(self, *parts: object) -> str:
         return self.prefix + ":".join(str(p) for p in parts)
+
+    def _hmac_secret(self) -> str:
+        """The secret of the customer keys, read (or created) once per instance; dropped
+        whenever the state turns out to be lost, so it is read again after a restore."""
+        if self._secret is None:
+            with self._guard():
+                found = self._make_secret(
+                    keys=[self._key("hkey"), self.ready_key], args=[secrets.token_hex(32)]
+                )
+            self._secret = found.decode() if isinstance(found, bytes) else str(found)
+        return self._secret
+
+    def customer_key(self, customer: str) -> str:
+        """What names a customer in Redis keys instead of the number."""
+        digest = hmac.new(self._hmac_secret().encode(), customer.encode(), hashlib.sha256)
+        return digest.hexdigest()[:32]
+
+    def _not_ready(self) -> PoolNotReady:
+        self._secret = None
+        return PoolNotReady("live binding state is missing from Redis")
 
     # ---- numbers -------------------------------------------------------------------
     def add_numbers(self, region: str, numbers: dict[str, datetime | None]) -> None:
@@ -238,7 +280,6 @@ class LivePool:
         cooloff_s: float,
         reason: str,
         staff_id: int,
-        customer_masked: str,
     ) -> LiveBinding:
         """The shipment's live binding, or a new one on the least recently used free number."""
         args: list[str | int] = [
@@ -251,6 +292,8 @@ class LivePool:
             int(ttl_s * 1000),
             int(cooloff_s * 1000),
             GC_SLACK_MS,
+            self.customer_key(customer),
+            self._hmac_secret(),
             "reason",
             reason,
             "staff_id",
@@ -260,12 +303,10 @@ class LivePool:
             result = self._allocate(keys=[self._key("pool", region)], args=args)
         kind = result[0].decode() if isinstance(result[0], bytes) else result[0]
         if kind == "not_ready":
-            raise PoolNotReady("live binding state is missing from Redis")
+            raise self._not_ready()
         if kind == "exhausted":
             total, busy, cooling = (int(x) for x in result[1:4])
             raise PoolExhausted(
-                site_id=site_id,
-                customer_masked=customer_masked,
                 region=region,
                 total=total,
                 busy_at_site=busy,
@@ -283,22 +324,24 @@ class LivePool:
 
     def for_site(self, site_id: int, number: str, now: datetime) -> LiveBinding | None:
         """The live binding staff of ``site_id`` reach by dialing ``number``."""
-        return self._find(self._key("sv", site_id, number), now)
+        return self._find(self._key("sv", site_id, number), now, [])
 
     def for_customer(self, customer: str, number: str, now: datetime) -> LiveBinding | None:
         """The live binding a customer reaches by calling ``number`` back."""
-        return self._find(self._key("cv", customer, number), now)
+        secret = self._hmac_secret()
+        return self._find(self._key("cv", self.customer_key(customer), number), now, [secret])
 
     def for_shipment(self, site_id: int, shipment_id: int, now: datetime) -> LiveBinding | None:
-        return self._find(self._key("ship", site_id, shipment_id), now)
+        return self._find(self._key("ship", site_id, shipment_id), now, [])
 
-    def _find(self, key: str, now: datetime) -> LiveBinding | None:
+    def _find(self, key: str, now: datetime, secret: list[str]) -> LiveBinding | None:
+        """``secret``: the HMAC secret ``key`` was derived with, if it was."""
         with self._guard():
-            fields = self._lookup(keys=[key], args=[self.prefix])
+            fields = self._lookup(keys=[key], args=[self.prefix, *secret])
         if not fields:
             return None
         if len(fields) == 1:
-            raise PoolNotReady("live binding state is missing from Redis")
+            raise self._not_ready()
         binding = _binding(_pairs(fields))
         return binding if binding.is_live(now) else None
 
@@ -326,18 +369,23 @@ class LivePool:
         """
         restored = 0
         now_ms = _ms(now)
+        self._secret = None
+        secret = self._hmac_secret()
         with self._guard():
             pipe = self.redis.pipeline(transaction=True)
+            # with the derived keys, in case Redis lost the secret since it was read
+            pipe.set(self._key("hkey"), secret, nx=True)
             for region, members in numbers.items():
                 if members:
                     scores = {n: (_ms(u) if u else 0) for n, u in members.items()}
                     pipe.zadd(self._key("pool", region), scores, gt=True)
                     pipe.zadd(self._key("pool", region), scores, nx=True)
             for b in bindings:
+                ckey = self.customer_key(b["customer"])
                 cool_ms = _ms(b["cooloff_until"])
                 if cool_ms > now_ms:
                     pipe.set(
-                        self._key("cool", b["customer"], b["number"]),
+                        self._key("cool", ckey, b["number"]),
                         str(cool_ms),
                         px=cool_ms - now_ms + GC_SLACK_MS,
                     )
@@ -351,23 +399,32 @@ class LivePool:
                     mapping={
                         "id": b["id"],
                         "site_id": b["site_id"],
-                        "customer": b["customer"],
                         "shipment_id": b["shipment_id"],
                         "number": b["number"],
                         "created_ms": _ms(b["created_at"]),
                         "expires_ms": expires_ms,
                         "reason": b["reason"],
                         "staff_id": b["staff_id"],
+                        "ckey": ckey,
+                        "customer": b["customer"],
                     },
                 )
                 pipe.pexpire(bkey, gc)
                 pipe.set(self._key("sv", b["site_id"], b["number"]), b["id"], px=gc)
-                pipe.set(self._key("cv", b["customer"], b["number"]), b["id"], px=gc)
+                pipe.set(self._key("cv", ckey, b["number"]), b["id"], px=gc)
                 pipe.set(self._key("ship", b["site_id"], b["shipment_id"]), b["id"], px=gc)
                 restored += 1
             pipe.set(self.ready_key, str(now_ms))
             pipe.execute()
+            self._drop_keys_named_by_number()
         return restored
+
+    def _drop_keys_named_by_number(self) -> None:
+        """Keys of earlier versions named the customer by number (``cv:+7...``)."""
+        for kind in ("cv", "cool"):
+            old = list(self.redis.scan_iter(match=self._key(kind, "+*"), count=1000))
+            if old:
+                self.redis.delete(*old)
 
     def binding(self, binding_id: str) -> LiveBinding | None:
         """A binding's stored state by id, live or not (None when Redis has none)."""
@@ -388,6 +445,7 @@ class LivePool:
             keys = list(self.redis.scan_iter(match=self.prefix + "*", count=1000))
             if keys:
                 self.redis.delete(*keys)
+            self._secret = None
             return len(keys)
 
     def _guard(self) -> _RedisGuard:
@@ -400,4 +458,7 @@ class _RedisGuard:
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         if exc_type is not None and issubclass(exc_type, redis.RedisError):
+            # redis-py quotes a failing pipeline command with its values (a binding's
+            # customer): mask the cause too, it is printed with the traceback
+            exc.args = tuple(redact_numbers(str(a)) for a in exc.args)
             raise PoolUnavailable(f"Redis is unavailable: {exc}") from exc

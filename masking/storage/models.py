@@ -130,6 +130,37 @@ class Staff(Base):
     site: Mapped[Site | None] = relationship()
 
 
+class ConsoleSession(Base):
+    """A signed-in console session; the cookie carries only its id, so logout, a password
+    change or disabling the member ends it on the server, whatever copy of the cookie exists."""
+
+    __tablename__ = "console_sessions"
+
+    # sha256 of the id in the cookie: a database reader cannot ride a live session
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class LoginAttempt(Base):
+    """Every console sign-in attempt; the login throttle counts failures here, so it holds
+    across service instances and restarts."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        Index("ix_login_attempts_login_at", "login", "at"),
+        Index("ix_login_attempts_address_at", "address", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    login: Mapped[str] = mapped_column(String(100))
+    address: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(20))  # masking.accounts.LoginOutcome
+
+
 class Shipment(Base):
     __tablename__ = "shipments"
     __table_args__ = (UniqueConstraint("site_id", "external_number"),)

@@ -141,7 +141,7 @@ def create_app(service: MaskingService, originator: Originator | None = None) ->
         session_cookie="masking_session",
         max_age=SESSION_MAX_AGE,
         same_site="lax",
-        https_only=False,
+        https_only=service.settings.https,
     )
     app.add_middleware(Guard)
     for capability in CAPABILITIES:

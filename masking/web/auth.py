@@ -1,4 +1,5 @@
-"""Who is asking: a per-staff bearer token (API) or the console's signed session cookie.
+"""Who is asking: a per-staff bearer token (API) or the console's signed session cookie,
+which carries only the id of a server-side console session (:mod:`masking.accounts`).
 
 Tokens and passwords are stored hashed (:mod:`masking.accounts`). A cookie-authenticated
 request that changes something must carry the session's CSRF token (header
@@ -21,6 +22,7 @@ from masking.web.errors import ApiError, forbidden, unauthenticated
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_TOKEN_LENGTH = 200
+SESSION_KEY = "sid"  # the console session's id in the signed cookie
 
 
 @dataclass(frozen=True)
@@ -55,12 +57,11 @@ def service_of(request: Request) -> MaskingService:
     return service
 
 
-def load_principal(service: MaskingService, staff_id: int, via: str) -> Principal | None:
+def session_principal(service: MaskingService, session_id: str) -> Principal | None:
+    """The staff member of a live console session (None: ended, revoked or disabled)."""
     with service.db.session() as session:
-        staff = session.get(Staff, staff_id)
-        if staff is None or not staff.active:
-            return None
-        return principal_of(staff, staff.site, via)
+        staff = accounts.session_staff(session, session_id, service.clock())
+        return None if staff is None else principal_of(staff, staff.site, "session")
 
 
 def _bearer(request: Request) -> str | None:
@@ -88,9 +89,9 @@ def optional_principal(request: Request) -> Principal | None:
                 raise ApiError(401, "bad_token", "the token is unknown or its account is disabled")
             principal = principal_of(staff, staff.site, "token")
     else:
-        staff_id = request.session.get("staff_id") if "session" in request.scope else None
-        if isinstance(staff_id, int):
-            principal = load_principal(service, staff_id, "session")
+        session_id = request.session.get(SESSION_KEY) if "session" in request.scope else None
+        if isinstance(session_id, str):
+            principal = session_principal(service, session_id)
             if principal is None:
                 request.session.clear()
             elif request.method not in SAFE_METHODS and request.url.path.startswith("/api/"):

@@ -16,9 +16,9 @@ from tests.support.agi import CALL_ID, agi_env, set_vars
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def classic_env(route: str, *args: str) -> bytes:
+def classic_env(route: str, *args: str, extra: dict[str, str] | None = None) -> bytes:
     """Classic AGI: no agi_network*, the route is the first argument."""
-    env = agi_env("unused", route, *args).decode().splitlines()
+    env = agi_env("unused", route, *args, extra=extra).decode().splitlines()
     kept = [line for line in env if not line.startswith("agi_network")]
     kept = [
         "agi_request: masking-agi.py" if line.startswith("agi_request") else line for line in kept
@@ -100,7 +100,7 @@ def test_operator_call_dial() -> None:
 def test_deny_and_no_numbers_on_stderr() -> None:
     proc = start(script("CLOSED"))
     commands, code, stderr = play_asterisk(
-        proc, classic_env("inbound-call", "+79001234567", "74950000001")
+        proc, classic_env("inbound-call", "74950000001", extra={"agi_callerid": "+79001234567"})
     )
     assert code == 0, stderr
     got = set_vars(commands)

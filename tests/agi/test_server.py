@@ -123,7 +123,9 @@ async def test_operator_call_missing_arguments(server: FastAGIServer, desk: Fake
 
 async def test_inbound_call_ring_all(server: FastAGIServer, desk: FakeDesk) -> None:
     desk.decision = INBOUND_DIAL
-    commands = await exchange(server.port, "inbound-call", "+79001234567", "74950000001")
+    commands = await exchange(
+        server.port, "inbound-call", "74950000001", extra={"agi_callerid": "+79001234567"}
+    )
     assert set_vars(commands) == [
         (v.CALL_ID, CALL_ID),
         (v.DIAL_ENDPOINTS, "PJSIP/desk1&PJSIP/desk-2"),
@@ -145,13 +147,23 @@ async def test_inbound_untrusted_caller_is_passed_as_unknown(
     server: FastAGIServer, desk: FakeDesk, caller: str
 ) -> None:
     desk.decision = CallDecision(call_id=CALL_ID, action="deny", deny_reason=Refusal.UNKNOWN)
-    got = dict(set_vars(await exchange(server.port, "inbound-call", caller, "74950000001")))
+    got = dict(
+        set_vars(
+            await exchange(
+                server.port, "inbound-call", "74950000001", extra={"agi_callerid": caller}
+            )
+        )
+    )
     assert got[v.DENY_REASON] == "unknown"
     assert desk.calls[0][1]["caller"] == ""
 
 
 async def test_inbound_invalid_did(server: FastAGIServer, desk: FakeDesk) -> None:
-    got = dict(set_vars(await exchange(server.port, "inbound-call", "79001234567", "s")))
+    got = dict(
+        set_vars(
+            await exchange(server.port, "inbound-call", "s", extra={"agi_callerid": "79001234567"})
+        )
+    )
     assert got[v.DENY_REASON] == "invalid_input"
     assert desk.calls == []
 
@@ -162,7 +174,11 @@ async def test_inbound_unsafe_endpoint_from_desk_is_refused(
     desk.decision = CallDecision(
         call_id=CALL_ID, action="dial", dial_endpoints=("desk1", "x&SIP/evil")
     )
-    got = set_vars(await exchange(server.port, "inbound-call", "79001234567", "74950000001"))
+    got = set_vars(
+        await exchange(
+            server.port, "inbound-call", "74950000001", extra={"agi_callerid": "79001234567"}
+        )
+    )
     assert dict(got)[v.DENY_REASON] == "unavailable"
     assert got[-1] == (v.ACTION, "deny")
     assert v.DIAL_ENDPOINTS not in dict(got)
@@ -303,7 +319,13 @@ async def test_logs_name_the_call_and_hide_numbers(
 ) -> None:
     caplog.set_level(logging.DEBUG, "agi")
     await exchange(server.port, "operator-call", "desk1", "74951234567", uniqueid="1700000000.5")
-    await exchange(server.port, "inbound-call", "+79001234567", "74951234567", uniqueid="17.6")
+    await exchange(
+        server.port,
+        "inbound-call",
+        "74951234567",
+        uniqueid="17.6",
+        extra={"agi_callerid": "+79001234567"},
+    )
     await exchange(server.port, "operator-call", "desk1", "7900123456x", uniqueid="17.7")
     text = "\n".join(r.getMessage() for r in caplog.records)
     for number in ("74951234567", "79001234567", "7900123456"):

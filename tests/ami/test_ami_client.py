@@ -209,8 +209,9 @@ async def test_reload_dialplan_and_confirm(ami: FakeAmi) -> None:
         "masking-click2call": True,
         "masking-inbound": False,
     }
-    assert [a.get("Module") for _, a in ami.named("Reload")] == ["pbx_config"]
-    assert not ami.named("Command")  # least privilege: no CLI access needed
+    # the reload user's "command" class; the Reload action would need config or system
+    assert [a.get("Command") for _, a in ami.named("Command")] == ["dialplan reload"]
+    assert not ami.named("Reload")
 
 
 async def test_not_connected_raises(ami: FakeAmi) -> None:

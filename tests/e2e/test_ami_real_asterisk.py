@@ -1,8 +1,9 @@
 """The AMI client against a real Asterisk 22 (lab.asterisk.local.LocalAsterisk).
 
-Login (and a refused one), ping, a CLI command, the dialplan reload confirmation for the
-masking contexts, an Originate Asterisk cannot place (the record is closed from
-OriginateResponse), and an Asterisk restart: the client reconnects and reconciles.
+Login (and a refused one), ping, a CLI command and the dialplan reload confirmation as the
+reload user, the service user refused everything beyond its least privilege, an Originate
+Asterisk cannot place (the record is closed from OriginateResponse), and an Asterisk
+restart: the client reconnects and reconciles.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from agi.ami import AmiClient, AmiLoginError
+from agi.ami import AmiActionError, AmiClient, AmiLoginError
 from masking.calls.click2call import prepare_click2call
 from masking.service import MaskingService
 from tests.support.ami import eventually as _eventually
@@ -43,13 +44,17 @@ def pbx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 
 
 def client_for(pbx: object, service: MaskingService | None = None, **options: object) -> AmiClient:
-    defaults: dict[str, object] = {"backoff_initial": 0.2, "backoff_max": 1.0, "boot_wait": 1.0}
+    defaults: dict[str, object] = {
+        "backoff_initial": 0.2,
+        "backoff_max": 1.0,
+        "boot_wait": 1.0,
+        "username": pbx.ami_username,  # type: ignore[attr-defined]
+        "secret": pbx.ami_secret,  # type: ignore[attr-defined]
+    }
     defaults.update(options)
     return AmiClient(
         host="127.0.0.1",
         port=pbx.ports.ami_port,  # type: ignore[attr-defined]
-        username=pbx.ami_username,  # type: ignore[attr-defined]
-        secret=pbx.ami_secret,  # type: ignore[attr-defined]
         service=service,
         **defaults,  # type: ignore[arg-type]
     )
@@ -61,11 +66,34 @@ async def eventually(check: Callable[[], bool]) -> None:
 
 
 async def test_login_ping_command_and_dialplan(pbx: object) -> None:
-    async with client_for(pbx) as client:
+    reload_user = client_for(
+        pbx,
+        username=pbx.ami_reload_username,  # type: ignore[attr-defined]
+        secret=pbx.ami_reload_secret,  # type: ignore[attr-defined]
+    )
+    async with reload_user as client:
         await client.ping()
         assert "Asterisk 22" in await client.command("core show version")
         live = await client.reload_dialplan_and_confirm([*CONTEXTS, "masking-no-such-context"])
     assert live == {**dict.fromkeys(CONTEXTS, True), "masking-no-such-context": False}
+
+
+async def test_service_user_has_no_cli_or_config_access(pbx: object) -> None:
+    """The service's AMI user (rendered from the least-privilege template) is refused
+    CLI commands, configuration and channel control."""
+    async with client_for(pbx) as client:
+        await client.ping()
+        with pytest.raises(AmiActionError):
+            await client.command("core show version")
+        for action in (
+            {"Action": "GetConfig", "Filename": "manager.conf"},
+            {"Action": "UpdateConfig", "SrcFilename": "x.conf", "DstFilename": "x.conf"},
+            {"Action": "Reload", "Module": "pbx_config"},
+            {"Action": "Hangup", "Channel": "PJSIP/desk1-00000001"},
+            {"Action": "Setvar", "Variable": "MASKING_AGI", "Value": "agi://192.0.2.1"},
+        ):
+            with pytest.raises(AmiActionError, match=r"(?i)permission"):
+                await client.send_action(action, as_list=False)
 
 
 async def test_wrong_secret_is_refused(pbx: object) -> None:

@@ -4,6 +4,7 @@ with audio, and fails closed when the masking service cannot be reached."""
 from __future__ import annotations
 
 import os
+import re
 import time
 import wave
 from pathlib import Path
@@ -126,27 +127,8 @@ def test_operator_call_fails_closed_when_the_service_is_down(e2e: E2E) -> None:
 def test_inbound_call_fails_closed_when_the_service_is_down(e2e: E2E) -> None:
     """A customer calling a DID while the service is down hears the denial; no site
     phone rings."""
-    phone = Sipp(
-        "site_phone_uas",
-        e2e.workdir / "sipp",
-        port=e2e.site_ports["desk1"],
-        rtp_echo=True,
-        timeout=20,
-    ).start()
-    try:
-        time.sleep(0.3)
-        customer = Sipp(
-            "customer_uac_denied",
-            e2e.workdir / "sipp",
-            remote=e2e.sip,
-            service="74950000001",
-            from_user=CUSTOMER,
-            timeout=30,
-        ).run()
-        time.sleep(0.5)
-    finally:
-        phone.stop()
-    assert not phone.result(-1).invites, "a site phone rang"
+    customer, phone = e2e.customer_call("customer_uac_denied", "74950000001", CUSTOMER)
+    assert not phone.invites, "a site phone rang"
     assert customer.ok, customer.describe() + "\n" + log_tail(e2e)
     assert customer.requests("BYE")
 
@@ -196,8 +178,15 @@ def test_admin_samples_load_in_asterisk(rootfs: Path, tmp_path: Path) -> None:
         assert "Endpoint:  pvz0001-desk1" in endpoints
         assert "Match: 203.0.113.10/32" in endpoints
         user = asterisk.cli("manager show user masking")
-        assert "write perm: call,config,reporting,originate" in user, user
-        assert "command" not in user.split("write perm:")[1].splitlines()[0]
+        assert "read perm: system,call,user\n" in user, user
+        assert "write perm: reporting,originate\n" in user, user
+        reload_user = asterisk.cli("manager show user masking-reload")
+        write = reload_user.split("write perm:")[1].splitlines()[0]
+        assert set(write.strip().split(",")) == {"command", "reporting"}, reload_user
+        for endpoint in ("carrier", "pvz0001-desk1"):
+            shown = asterisk.cli(f"pjsip show endpoint {endpoint}")
+            assert re.search(r"send_diversion +: false", shown), shown
+            assert re.search(r"send_history_info +: false", shown), shown
     assert not asterisk.running()
 
 

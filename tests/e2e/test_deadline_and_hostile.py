@@ -5,13 +5,12 @@ the carrier, and never shows the customer's number to a site phone."""
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 
 import pytest
 
 from agi.server import FastAGIServer
-from lab.sipp import Sipp, SippResult
+from lab.sipp import SippResult
 from masking.calls.contract import CallDecision
 from masking.refusals import Refusal
 from tests.support.e2e import CUSTOMER_1, Live, LogMark, denied_desk_call, log_tail
@@ -137,28 +136,14 @@ def hostile_customer_call(
 ) -> tuple[SippResult, SippResult, LogMark]:
     e2e = live.e2e
     mark = LogMark(e2e)
-    phone = Sipp(
-        "site_phone_uas",
-        e2e.workdir / "sipp",
-        port=e2e.site_ports["desk1"],
-        rtp_echo=True,
-        timeout=20,
-    ).start()
-    try:
-        time.sleep(0.3)
-        customer = Sipp(
-            "customer_uac_named",
-            e2e.workdir / "sipp",
-            remote=e2e.sip,
-            service=vn.lstrip("+"),
-            from_user=from_user,
-            keys={"from_display": display},
-            timeout=25,
-        ).run()
-        time.sleep(0.5)
-    finally:
-        phone.stop()
-    return customer, phone.result(-1), mark
+    customer, phone = e2e.customer_call(
+        "customer_uac_named",
+        vn.lstrip("+"),
+        from_user,
+        keys={"from_display": display},
+        timeout=25,
+    )
+    return customer, phone, mark
 
 
 HOSTILE_NAMES = [

@@ -4,12 +4,11 @@ order, never the customer's number, and records the call; refusals are prompts."
 
 from __future__ import annotations
 
-import time
 import wave
 
 import pytest
 
-from lab.sipp import Sipp, SippResult
+from lab.sipp import SippResult
 from masking import sites
 from tests.support.audio import wait_for_file
 from tests.support.e2e import CUSTOMER_1, Live, LogMark, expire_binding, log_tail, moscow_today
@@ -20,39 +19,14 @@ CUSTOMER_DIGITS = CUSTOMER_1.lstrip("+")
 STRANGER = "79005550199"
 
 
-def _site_phone(live: Live, scenario: str = "site_phone_uas") -> Sipp:
-    return Sipp(
-        scenario,
-        live.e2e.workdir / "sipp",
-        port=live.e2e.site_ports["desk1"],
-        rtp_echo=True,
-        timeout=20,
-    ).start()
-
-
 def customer_calls(
-    live: Live, vn: str, *, scenario: str, caller: str = CUSTOMER_DIGITS, **kwargs: object
+    live: Live, vn: str, *, scenario: str, caller: str = CUSTOMER_DIGITS
 ) -> tuple[SippResult, SippResult, LogMark]:
     """The customer (SIPp, through the carrier trunk) calls ``vn``; desk1's SIPp answers
     if it rings. Returns (customer, site phone, log since the call)."""
-    e2e = live.e2e
-    mark = LogMark(e2e)
-    phone = _site_phone(live)
-    try:
-        time.sleep(0.3)
-        customer = Sipp(
-            scenario,
-            e2e.workdir / "sipp",
-            remote=e2e.sip,
-            service=vn.lstrip("+"),
-            from_user=caller,
-            timeout=30,
-            **kwargs,  # type: ignore[arg-type]
-        ).run()
-        time.sleep(0.5)
-    finally:
-        phone.stop()
-    return customer, phone.result(-1), mark
+    mark = LogMark(live.e2e)
+    customer, phone = live.e2e.customer_call(scenario, vn.lstrip("+"), caller)
+    return customer, phone, mark
 
 
 def test_customer_call_back_rings_the_site_masked_and_is_recorded(live: Live) -> None:

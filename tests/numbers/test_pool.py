@@ -3,15 +3,20 @@ customer's cool-off after expiry (real Redis, real databases)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from masking import shipments, sites
 from masking.numbers import bindings
+from masking.numbers.phones import mask_number
 from masking.refusals import Refused
 from masking.reveal import reveal_number
 from masking.service import MaskingService
+from tests.support import factories
 from tests.support.clock import FakeClock
 from tests.support.factories import seed_site
+from tests.support.leaks import digit_leaks
 
 REASON = "item_found_later"
 
@@ -40,8 +45,25 @@ def test_exhaustion_is_a_clear_error(service: MaskingService) -> None:
     with pytest.raises(Refused) as info:
         reveal_number(service, staff_id=world.owner_id, shipment_number="PVZ1-00001", reason=REASON)
     assert info.value.code == "pool_exhausted"
-    assert "1 numbers, 1 in live use at this site" in str(info.value)
-    assert "+7916" not in str(info.value)
+    assert str(info.value) == "no temporary number is free for this customer right now"
+    assert "1 numbers, 1 in live use at the site" in info.value.detail
+
+
+def test_exhaustion_names_neither_customer_nor_site(
+    service: MaskingService, caplog: pytest.LogCaptureFixture
+) -> None:
+    world = seed_site(service, pool=1, shipments=2)
+    reveal_number(service, staff_id=world.owner_id, shipment_number="PVZ1-00000", reason=REASON)
+    with pytest.raises(Refused) as info:
+        reveal_number(service, staff_id=world.owner_id, shipment_number="PVZ1-00001", reason=REASON)
+    shown = str(info.value)
+    # no digit at all: none of the customer's, no site id, no counts
+    assert not re.search(r"\d", shown), shown
+    assert "pvz1" not in shown.lower()
+    customer = factories.customer(1)
+    # the service log has the counts, masked
+    assert "1 numbers" in caplog.text and mask_number(customer) in caplog.text
+    assert not digit_leaks(caplog.text, [customer])
 
 
 def test_expiry_and_cooloff(service: MaskingService, clock: FakeClock) -> None:

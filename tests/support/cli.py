@@ -15,9 +15,9 @@ runner = CliRunner()
 TABLES = ("sites", "site_exceptions", "staff", "shipments", "virtual_numbers", "bindings")
 
 
-def invoke(*args: str) -> tuple[int, str]:
+def invoke(*args: str, stdin: str | None = None) -> tuple[int, str]:
     """``masking *args``: the exit code and everything printed (and an unexpected error)."""
-    result = runner.invoke(app, list(args))
+    result = runner.invoke(app, list(args), input=stdin)
     output = result.output + (result.stderr if result.stderr_bytes else "")
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         output += f"\n{type(result.exception).__name__}: {result.exception}"
@@ -49,8 +49,8 @@ class Cli:
     def __init__(self, url: str) -> None:
         self.url = url
 
-    def __call__(self, *args: str, ok: bool = True) -> str:
-        code, output = invoke(*args)
+    def __call__(self, *args: str, ok: bool = True, stdin: str | None = None) -> str:
+        code, output = invoke(*args, stdin=stdin)
         if ok:
             assert code == 0, output
         else:

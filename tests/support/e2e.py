@@ -77,12 +77,13 @@ class E2E:
         password: str | None = None,
         timeout: float = 30,
         answered: bool = False,
+        keys: dict[str, str] | None = None,
     ) -> tuple[SippResult, SippResult]:
         """A desk phone (SIPp ``scenario``) dials ``dialed`` while a carrier SIPp listens.
 
         ``answered``: wait for the carrier's call to finish (it got one); otherwise give
-        the carrier a moment after the desk phone is done and stop it.
-        Returns (desk result, carrier result).
+        the carrier a moment after the desk phone is done and stop it. ``keys``: the
+        scenario's own ``-key`` values. Returns (desk result, carrier result).
         """
         carrier = Sipp(
             "carrier_uas",
@@ -100,6 +101,7 @@ class E2E:
                 service=dialed,
                 username=username,
                 password=password or self.passwords[username],
+                keys=keys,
                 timeout=timeout,
             ).run()
             if answered:
@@ -108,6 +110,40 @@ class E2E:
         finally:
             carrier.stop()
         return desk, carrier.result(-1)
+
+    def customer_call(
+        self,
+        scenario: str,
+        dialed: str,
+        caller: str,
+        *,
+        keys: dict[str, str] | None = None,
+        timeout: float = 30,
+    ) -> tuple[SippResult, SippResult]:
+        """A customer (SIPp ``scenario``, through the carrier trunk) calls ``dialed`` while
+        desk1's site phone SIPp answers if it rings. Returns (customer, site phone)."""
+        phone = Sipp(
+            "site_phone_uas",
+            self.workdir / "sipp",
+            port=self.site_ports["desk1"],
+            rtp_echo=True,
+            timeout=20,
+        ).start()
+        try:
+            time.sleep(0.3)
+            customer = Sipp(
+                scenario,
+                self.workdir / "sipp",
+                remote=self.sip,
+                service=dialed,
+                from_user=caller,
+                keys=keys,
+                timeout=timeout,
+            ).run()
+            time.sleep(0.5)
+        finally:
+            phone.stop()
+        return customer, phone.result(-1)
 
     def point_dialplan_at(self, port: int) -> None:
         """Send the dialplan's FastAGI requests to ``port``."""
@@ -191,9 +227,9 @@ def seed_live(service: MaskingService) -> tuple[World, World]:
             login="owner1",
             role="owner",
             site=pvz1,
-            password="owner1-pass",
             endpoint="desk1",
         )
+        owner1.password_hash = accounts.hash_password("owner1-pass")  # seeded, shorter than 12
         employee1 = accounts.add_staff(
             session, login="employee1", role="employee", site=pvz1, endpoint="desk2"
         )

@@ -10,6 +10,7 @@ from masking.policy import Action
 from masking.service import MaskingService
 from masking.storage.models import RevealAudit, Site, Staff
 from masking.web.auth import Principal, need
+from masking.web.calls.service import shown_number
 from masking.web.lookups import check_login, check_page, iso, site_for
 
 
@@ -28,7 +29,7 @@ def list_audit(
     with service.db.session() as session:
         target = site_for(session, p, site, required=False)
         query = (
-            select(RevealAudit, Staff.login, Site.code)
+            select(RevealAudit, Staff.login, Site)
             .outerjoin(Staff, Staff.id == RevealAudit.staff_id)
             .outerjoin(Site, Site.id == RevealAudit.site_id)
         )
@@ -49,14 +50,14 @@ def list_audit(
                 {
                     "at": iso(a.at),
                     "staff": login,
-                    "site": code,
+                    "site": at_site.code if at_site else None,
                     "shipment": a.shipment_number,
                     "reason": a.reason_code,
                     "granted": a.granted,
                     "refusal": a.refusal,
-                    "temporary_number": a.virtual_number,
+                    "temporary_number": shown_number(p, at_site, a.virtual_number),
                     "channel": a.channel,
                 }
-                for a, login, code in rows
+                for a, login, at_site in rows
             ],
         }

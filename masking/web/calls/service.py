@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from masking.policy import Action, may
+from masking.policy import Action, may, may_see_temporary_numbers
 from masking.service import MaskingService
 from masking.shapes import is_call_id
 from masking.states import Direction, Disposition
@@ -36,11 +36,16 @@ def _may_see_call(p: Principal, record: CallRecord) -> None:
         raise forbidden("employees see only their own calls")
 
 
+def shown_number(p: Principal, site: Site | None, number: str | None) -> str | None:
+    """``number`` (a temporary number of ``site``) if ``p`` may see it, else None."""
+    seen = may_see_temporary_numbers(p.role, p.sees_numbers, p.site_id, site)
+    return number if seen else None
+
+
 def call_view(session: Session, p: Principal, record: CallRecord) -> dict[str, Any]:
     shipment = session.get(Shipment, record.shipment_id) if record.shipment_id else None
     staff = session.get(Staff, record.staff_id) if record.staff_id else None
     site = session.get(Site, record.site_id) if record.site_id else None
-    show_number = p.sees_numbers or p.site_id is None
     return {
         "id": record.id,
         "direction": record.direction,
@@ -48,7 +53,7 @@ def call_view(session: Session, p: Principal, record: CallRecord) -> dict[str, A
         "staff": staff.login if staff else None,
         "shipment": shipment.external_number if shipment else None,
         "reason": record.reason_code,
-        "temporary_number": record.virtual_number if show_number else None,
+        "temporary_number": shown_number(p, site, record.virtual_number),
         "status": record.status,
         "disposition": record.disposition,
         "deny_reason": record.deny_reason,

@@ -1,15 +1,19 @@
-"""``/team``: the site's staff; the owner switches number visibility per employee."""
+"""``/team``: the site's staff; the owner switches number visibility per employee, switches
+accounts off or on and sets new passwords."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
-from masking.web.auth import Service
+from masking.service import MaskingService
+from masking.web.auth import Principal, Service
 from masking.web.pages import act, fetch, render, who
-from masking.web.team.service import list_team, set_visibility
+from masking.web.team.service import list_team, reset_password, set_active, set_visibility
 
 router = APIRouter(include_in_schema=False)
 
@@ -21,14 +25,38 @@ def team_page(request: Request, service: Service, site: str = "") -> Response:
     return render(request, "team.html", p, data=data, error=error)
 
 
-@router.post("/team/{login}/visibility")
-def team_visibility(
+def _back(site: str) -> str:
+    return "/team" + (f"?site={quote(site)}" if site else "")
+
+
+@router.post("/team/{login}/password")
+def team_password(
     request: Request,
     service: Service,
     login: str,
-    visible: str = Form("0", max_length=1),
+    password: str = Form("", max_length=200),
     csrf: str = Form("", max_length=100),
     site: str = Form("", max_length=64),
 ) -> Response:
-    back = "/team" + (f"?site={quote(site)}" if site else "")
-    return act(request, csrf, back, lambda p: set_visibility(service, p, login, visible == "1"))
+    return act(request, csrf, _back(site), lambda p: reset_password(service, p, login, password))
+
+
+# the two on/off switches of a team member: number visibility and the account itself
+SWITCHES: dict[str, Callable[[MaskingService, Principal, str, bool], object]] = {
+    "visibility": set_visibility,
+    "active": set_active,
+}
+
+
+@router.post("/team/{login}/{switch}")
+def team_switch(
+    request: Request,
+    service: Service,
+    login: str,
+    switch: Literal["visibility", "active"],
+    on: str = Form("0", max_length=1),
+    csrf: str = Form("", max_length=100),
+    site: str = Form("", max_length=64),
+) -> Response:
+    change = SWITCHES[switch]
+    return act(request, csrf, _back(site), lambda p: change(service, p, login, on == "1"))
