@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -30,6 +30,7 @@ def _default_var_dir() -> Path:
 
 
 MIN_SESSION_SECRET = 32
+MIN_WEBHOOK_SECRET = 32
 
 
 class ConfigError(Exception):
@@ -72,6 +73,11 @@ class Settings(BaseSettings):
     session_secret: str = ""
     # served over HTTPS (directly or behind a TLS proxy): the session cookie is Secure
     https: bool = False
+    # case events go out to this URL (signed with webhook_secret); empty: they stay queued
+    webhook_url: str = ""
+    webhook_secret: str = Field("", validate_default=True)
+    # seconds between two rounds of the timers (outbox delivery, overdue appeals)
+    scheduler_interval: float = Field(15.0, gt=0, le=30)
 
     @field_validator("default_region")
     @classmethod
@@ -109,6 +115,22 @@ class Settings(BaseSettings):
     def _long_secret(cls, value: str) -> str:
         if value and len(value) < MIN_SESSION_SECRET:
             raise ValueError(f"must be at least {MIN_SESSION_SECRET} characters when set")
+        return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_scheme(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret_length(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("webhook_url") and len(value) < MIN_WEBHOOK_SECRET:
+            raise ValueError(
+                f"must be at least {MIN_WEBHOOK_SECRET} characters when MASKING_WEBHOOK_URL is set"
+            )
         return value
 
     @field_validator("redis_url")

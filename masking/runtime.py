@@ -7,7 +7,8 @@ tests run it in a thread with :class:`RuntimeThread`). Nothing else builds these
 
 Start-up order: the exposure check (:func:`check_exposure`), schema upgrade, live state
 restored from the database (a dead Redis is logged, not fatal: every call then fails
-closed until it is back), FastAGI, AMI (connects and reconnects by itself), HTTP.
+closed until it is back), FastAGI, AMI (connects and reconnects by itself), HTTP, and the
+scheduler (case events to the webhook, overdue appeals closed).
 SIGTERM / SIGINT stop accepting and let in-flight AGI requests finish.
 """
 
@@ -25,9 +26,11 @@ import uvicorn
 from agi.ami import AmiClient
 from agi.server import FastAGIServer
 from masking.calls.desk import MaskingCallDesk
+from masking.cases import appeals, outbox, webhook
 from masking.config import ConfigError, Settings, is_loopback_host
 from masking.numbers import bindings
 from masking.numbers.pool import PoolError
+from masking.scheduler import Job, Scheduler
 from masking.service import MaskingService
 from masking.web import create_app
 
@@ -74,6 +77,20 @@ class Runtime:
         self.ami: AmiClient | None = None
         self._http: uvicorn.Server | None = None
         self._http_task: asyncio.Task[None] | None = None
+        self.scheduler: Scheduler | None = None
+
+    def scheduled_jobs(self) -> list[tuple[str, Job]]:
+        service = self.service
+        # overdue appeals first: the events of their closing go out in the same round
+        jobs: list[tuple[str, Job]] = [
+            ("close_overdue", lambda now: appeals.close_overdue(service, now))
+        ]
+        send = webhook.sender_from_settings(self.settings)
+        if send is None:
+            log.warning("MASKING_WEBHOOK_URL is not set: case events stay queued, none is sent")
+        else:
+            jobs.append(("outbox", lambda now: outbox.deliver_due(service, send)))
+        return jobs
 
     async def start(self) -> None:
         s = self.settings
@@ -116,8 +133,12 @@ class Runtime:
                 self._http_task.result()  # raises: e.g. the port is taken
                 raise RuntimeError(f"HTTP server on {s.http_host}:{s.http_port} stopped")
             log.info("console on http://%s:%s/", s.http_host, s.http_port)
+        self.scheduler = Scheduler(self.scheduled_jobs(), s.scheduler_interval, self.service.clock)
+        await self.scheduler.start()
 
     async def stop(self) -> None:
+        if self.scheduler is not None:
+            await self.scheduler.stop()
         if self._http is not None:
             self._http.should_exit = True
             if self._http_task is not None:

@@ -47,3 +47,36 @@ class CallStatus(StrEnum):
 class ReasonKind(StrEnum):
     PICKUP_POINT = "pickup_point"
     CALL_CENTRE = "call_centre"
+
+
+class CaseKind(StrEnum):
+    """What a piece of call-centre work is about (one rule set per kind)."""
+
+    APPEAL = "appeal"  # a buyer's appeal handed over by the marketplace (seed 002)
+    CONFIRMATION = "confirmation"  # an unpaid order to confirm by phone (seed 003)
+    IDENTIFICATION = "identification"  # a hotline caller to identify (seed 004)
+
+
+class CaseStatus(StrEnum):
+    NEW = "new"
+    IN_PROGRESS = "in_progress"
+    RESOLVED = "resolved"
+    NOT_RESOLVED = "not_resolved"
+
+
+class AppealType(StrEnum):
+    """The seven appeal topics of seed 002."""
+
+    CONTACT_REQUEST = "contact_request"
+    DELIVERY_QUESTION = "delivery_question"
+    ORDER_CANCELLATION = "order_cancellation"
+    COMPLAINT = "complaint"  # informational: changes no complaint counter
+    PRODUCT_RETURN = "product_return"
+    FIX_SITE_INFO = "fix_site_info"
+    PAYMENT_QUESTION = "payment_question"
+
+
+class AppealChannel(StrEnum):
+    CALL = "call"
+    CHAT = "chat"
+    REVIEW = "review"

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from masking import policy
 from masking.calls.contract import CallDecision
+from masking.cases.lifecycle import attempt_started, open_case_of_shipment
 from masking.config import Settings, get_settings
 from masking.numbers import bindings
 from masking.numbers.phones import dial_digits, mask_number, try_normalize
@@ -155,10 +156,16 @@ class MaskingCallDesk:
             opens_day=opens_day,
         )
 
-    def _dial_customer(self, record: CallRecord, binding: LiveBinding) -> CallDecision:
+    def _dial_customer(
+        self, session: Session, record: CallRecord, binding: LiveBinding
+    ) -> CallDecision:
         now = self.service.clock()
         record.recording_file = recording_path(record.id, now)
         record.status = CallStatus.RINGING_CUSTOMER
+        # a call to a customer with open call-centre work is an attempt of that case
+        record.case_id = record.case_id or open_case_of_shipment(session, binding.shipment_id)
+        if record.case_id is not None:
+            attempt_started(session, record.case_id, now)
         log.info(
             "call %s (%s): dialing customer %s as %s",
             record.id,
@@ -230,7 +237,7 @@ class MaskingCallDesk:
         if binding is None:
             self._missing_binding(session, number, site_id=site.id)
         self._attach(record, binding)
-        return self._dial_customer(record, binding)
+        return self._dial_customer(session, record, binding)
 
     def _attach(self, record: CallRecord, binding: LiveBinding) -> None:
         record.binding_id = binding.id
@@ -355,7 +362,7 @@ class MaskingCallDesk:
                 binding = bindings.for_site(self.service, site.id, db_binding.virtual_number)
         if binding is None or binding.id != record.binding_id:
             self._deny(Refusal.EXPIRED, "binding no longer live")
-        return self._dial_customer(record, binding)
+        return self._dial_customer(session, record, binding)
 
 
 def build_call_desk(settings: Settings | None = None) -> MaskingCallDesk:

@@ -10,7 +10,18 @@ import typer
 
 from lab.cli import asterisk_app, bench, demo
 from masking import redaction
-from masking.cli import config, db, pool, recordings, reveal, shipments, sites, staff, telephony
+from masking.cli import (
+    appeals,
+    config,
+    db,
+    pool,
+    recordings,
+    reveal,
+    shipments,
+    sites,
+    staff,
+    telephony,
+)
 from masking.cli.common import err
 from masking.config import ConfigError
 
@@ -24,6 +35,7 @@ app.add_typer(sites.site_app, name="site")
 app.add_typer(staff.staff_app, name="staff")
 app.add_typer(pool.pool_app, name="pool")
 app.add_typer(shipments.shipment_app, name="shipment")
+app.add_typer(appeals.appeal_app, name="appeal")
 app.add_typer(recordings.recordings_app, name="recordings")
 app.add_typer(telephony.dialplan_app, name="dialplan")
 app.add_typer(asterisk_app, name="asterisk")

@@ -86,6 +86,8 @@ class Site(Base):
     suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     suspended_reason: Mapped[str | None] = mapped_column(Text, default=None)
     suspended_by: Mapped[str | None] = mapped_column(String(100), default=None)
+    # call-centre SLA clocks count only the site's working hours (else: around the clock)
+    sla_working_hours: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     exceptions: Mapped[list[SiteException]] = relationship(
@@ -270,7 +272,99 @@ class CallRecord(Base):
     recording_file: Mapped[str | None] = mapped_column(String(200), default=None)
     recording_bytes: Mapped[int | None] = mapped_column(Integer, default=None)
     recording_error: Mapped[str | None] = mapped_column(Text, default=None)
+    # the case this call is an attempt of (call-centre work), if any
+    case_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id"), default=None, index=True)
 
     site: Mapped[Site | None] = relationship()
     staff: Mapped[Staff | None] = relationship()
     binding: Mapped[Binding | None] = relationship()
+
+
+class Case(Base):
+    """A piece of call-centre work about one customer (kind: appeal, confirmation,
+    identification). The customer's number is stored once, on the case's shipment (order),
+    and reached only through the masked paths: reveal and click-to-call of that shipment."""
+
+    __tablename__ = "cases"
+    __table_args__ = (UniqueConstraint("kind", "source", "external_ref"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    kind: Mapped[str] = mapped_column(String(20))  # CaseKind
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    source: Mapped[str] = mapped_column(String(64))  # the upstream system
+    external_ref: Mapped[str] = mapped_column(String(64))  # its id of this work
+    shipment_id: Mapped[int] = mapped_column(ForeignKey("shipments.id"))
+    topic: Mapped[str] = mapped_column(String(40))  # AppealType for appeals
+    channel: Mapped[str | None] = mapped_column(String(20), default=None)  # AppealChannel
+    text: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), index=True)  # CaseStatus
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), default=None)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    first_call_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None, index=True)
+    first_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    closed_automatically: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    site: Mapped[Site] = relationship()
+    shipment: Mapped[Shipment] = relationship()
+
+
+class CaseNote(Base):
+    __tablename__ = "case_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), default=None)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    text: Mapped[str] = mapped_column(Text)
+
+
+class CaseEvent(Base):
+    """The audit of a case: every change, who (None: the service itself) and why."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), default=None)
+    action: Mapped[str] = mapped_column(String(20))  # created, assigned, status, note
+    from_status: Mapped[str | None] = mapped_column(String(20), default=None)
+    to_status: Mapped[str | None] = mapped_column(String(20), default=None)
+    automatic: Mapped[bool] = mapped_column(Boolean, default=False)
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class OutboxEvent(Base):
+    """An event for the upstream system, written in the transaction of the change it
+    reports and delivered (at least once, by its id) to the configured webhook."""
+
+    __tablename__ = "outbox_events"
+    __table_args__ = (Index("ix_outbox_events_pending", "delivered_at", "next_attempt_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    case_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id"), default=None)
+    type: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class SlaPolicy(Base):
+    """How long a case of one kind and topic may wait: for the first call (a target) and
+    for its resolution (a hard limit). ``site_id`` None is the default for every site."""
+
+    __tablename__ = "sla_policies"
+    __table_args__ = (UniqueConstraint("site_id", "kind", "topic"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"), default=None)
+    kind: Mapped[str] = mapped_column(String(20))  # CaseKind
+    topic: Mapped[str] = mapped_column(String(40))  # AppealType for appeals
+    first_call_minutes: Mapped[int] = mapped_column(Integer)
+    resolve_minutes: Mapped[int] = mapped_column(Integer)

@@ -38,7 +38,7 @@ def test_up_down_up(empty_url: str) -> None:
     assert {t.name for t in Base.metadata.sorted_tables} <= tables
     with db.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM reasons")).scalar() == 8
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
     command.downgrade(alembic_config(empty_url), "base")
     assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
     db.upgrade()

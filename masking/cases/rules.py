@@ -1,0 +1,103 @@
+"""Which status a case may take, and on what evidence: one rule set per case kind.
+
+A status that claims contact (resolved) needs an answered attempt of at least
+``min_bridged_seconds``; a status that claims failure (not resolved) needs at least one
+attempt; every change a person makes needs a note. The service itself (the SLA timer)
+closes a case without those, marked automatic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from masking.states import CaseKind, CaseStatus, Disposition
+
+OPEN: frozenset[str] = frozenset({CaseStatus.NEW, CaseStatus.IN_PROGRESS})
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What the rules need of a call about the case (from its call record)."""
+
+    disposition: str
+    bridged_seconds: int | None
+
+
+@dataclass(frozen=True)
+class KindRules:
+    transitions: dict[str, frozenset[str]]
+    claims_contact: frozenset[str]
+    claims_failure: frozenset[str]
+    min_bridged_seconds: int = 10
+    closing: frozenset[str] = field(default_factory=frozenset)
+
+
+APPEAL = KindRules(
+    transitions={
+        CaseStatus.NEW: frozenset(
+            {CaseStatus.IN_PROGRESS, CaseStatus.RESOLVED, CaseStatus.NOT_RESOLVED}
+        ),
+        CaseStatus.IN_PROGRESS: frozenset({CaseStatus.RESOLVED, CaseStatus.NOT_RESOLVED}),
+        CaseStatus.RESOLVED: frozenset(),
+        CaseStatus.NOT_RESOLVED: frozenset(),
+    },
+    claims_contact=frozenset({CaseStatus.RESOLVED}),
+    claims_failure=frozenset({CaseStatus.NOT_RESOLVED}),
+    closing=frozenset({CaseStatus.RESOLVED, CaseStatus.NOT_RESOLVED}),
+)
+
+RULES: dict[str, KindRules] = {CaseKind.APPEAL: APPEAL}
+
+
+class RuleBroken(ValueError):
+    """A status change the rules refuse; ``rule`` is machine-readable, the message says
+    which evidence is missing."""
+
+    def __init__(self, rule: str, message: str) -> None:
+        super().__init__(message)
+        self.rule = rule
+
+
+def rules_for(kind: str) -> KindRules:
+    try:
+        return RULES[kind]
+    except KeyError:
+        raise RuleBroken("unknown_kind", f"kind: no rules for {kind!r}") from None
+
+
+def contact_made(rules: KindRules, attempts: Iterable[Attempt]) -> bool:
+    return any(
+        a.disposition == Disposition.ANSWERED
+        and (a.bridged_seconds or 0) >= rules.min_bridged_seconds
+        for a in attempts
+    )
+
+
+def check_change(
+    kind: str,
+    current: str,
+    target: str,
+    attempts: Iterable[Attempt],
+    *,
+    note: str | None,
+    automatic: bool = False,
+) -> None:
+    """Raise :class:`RuleBroken` unless a case of ``kind`` may go ``current`` -> ``target``
+    now. ``automatic`` changes (the service's own timers) need neither note nor attempt."""
+    rules = rules_for(kind)
+    if target not in rules.transitions.get(current, frozenset()):
+        raise RuleBroken("transition", f"status: a {current} case cannot become {target}")
+    if automatic:
+        return
+    if not (note or "").strip():
+        raise RuleBroken("note_required", "note: say what happened (a note is required)")
+    done = list(attempts)
+    if target in rules.claims_contact and not contact_made(rules, done):
+        raise RuleBroken(
+            "contact_required",
+            f"status: {target} needs an answered call of at least "
+            f"{rules.min_bridged_seconds} s about this case",
+        )
+    if target in rules.claims_failure and not done:
+        raise RuleBroken("attempt_required", f"status: {target} needs at least one call attempt")
