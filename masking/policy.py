@@ -33,6 +33,10 @@ class Action(StrEnum):
     SEE_ALL_CALLS = "see_all_calls"  # call log of every site
     SEE_COLLEAGUES_CALLS = "see_colleagues_calls"  # not only one's own calls
     MANAGE_ACCOUNTS = "manage_accounts"  # switch an account off/on, reset its password
+    RECEIVE_APPEALS = "receive_appeals"  # an upstream system hands an appeal to a site
+    WORK_APPEALS = "work_appeals"  # the site's queue: list, take, note, status, call
+    SEE_ALL_APPEALS = "see_all_appeals"  # read every site's appeals
+    APPEALS_REPORT = "appeals_report"
 
 
 ALLOWED: dict[Action, frozenset[str]] = {
@@ -48,6 +52,10 @@ ALLOWED: dict[Action, frozenset[str]] = {
     Action.SEE_ALL_CALLS: frozenset({Role.ADMIN, Role.QA}),
     Action.SEE_COLLEAGUES_CALLS: frozenset({Role.OWNER, Role.STAFF_MANAGER, Role.ADMIN, Role.QA}),
     Action.MANAGE_ACCOUNTS: frozenset({Role.OWNER, Role.ADMIN}),
+    Action.RECEIVE_APPEALS: frozenset({Role.ADMIN, Role.OWNER, Role.STAFF_MANAGER}),
+    Action.WORK_APPEALS: frozenset({Role.OWNER, Role.STAFF_MANAGER, Role.EMPLOYEE}),
+    Action.SEE_ALL_APPEALS: frozenset({Role.ADMIN}),
+    Action.APPEALS_REPORT: frozenset({Role.ADMIN, Role.OWNER, Role.STAFF_MANAGER}),
 }
 
 

@@ -23,7 +23,19 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from masking.calls.contract import Originator
 from masking.service import MaskingService
-from masking.web import audit, calls, i18n, items, pool, reasons, recordings, session, sites, team
+from masking.web import (
+    appeals,
+    audit,
+    calls,
+    i18n,
+    items,
+    pool,
+    reasons,
+    recordings,
+    session,
+    sites,
+    team,
+)
 from masking.web.auth import optional_principal
 from masking.web.errors import ApiError
 from masking.web.pages import NeedLogin, render
@@ -37,7 +49,7 @@ SESSION_MAX_AGE = 12 * 3600
 _STATIC = Path(__file__).parent / "static"
 API_PREFIX = "/api/v1"
 # In this order the API's paths appear in the OpenAPI document.
-CAPABILITIES = (session, items, calls, team, sites, pool, reasons, audit, recordings)
+CAPABILITIES = (session, items, calls, team, sites, pool, reasons, audit, recordings, appeals)
 
 
 class Guard:

@@ -1,4 +1,5 @@
-"""Interface text in Russian (default) and English; errors as plain sentences."""
+"""Interface text in Russian (default) and English; errors as plain sentences. Appeal
+types also have Ukrainian labels (:data:`APPEAL_TYPES_UK`) for a future switch."""
 
 from __future__ import annotations
 
@@ -129,6 +130,107 @@ TEXT: dict[str, tuple[str, str]] = {
     "role_employee": ("сотрудник", "employee"),
     "role_admin": ("администратор", "admin"),
     "role_qa": ("контроль качества", "QA reviewer"),
+    # shipment statuses, refusals of a call
+    "ss_at_pickup_point": ("в пункте выдачи", "at the pickup point"),
+    "ss_in_transit": ("в пути", "in transit"),
+    "ss_issued": ("выдано", "handed over"),
+    "ss_returned": ("возвращено", "returned"),
+    "deny_not_allowed": ("нет доступа к номерам", "no access to numbers"),
+    "deny_other_site": ("другой пункт", "another site"),
+    "deny_suspended": ("номера скрыты", "numbers hidden"),
+    "deny_closed": ("пункт закрыт", "site closed"),
+    "deny_bad_reason": ("нет причины", "no reason"),
+    "deny_inactive": ("учётная запись отключена", "account disabled"),
+    "deny_unknown_shipment": ("нет отправления", "unknown shipment"),
+    "deny_pool_exhausted": ("нет свободных номеров", "no free number"),
+    "deny_no_phone": ("нет рабочего телефона", "no desk phone"),
+    "deny_expired": ("временный номер истёк", "temporary number expired"),
+    "deny_unknown": ("неизвестный номер", "unknown number"),
+    "deny_invalid_input": ("неверный номер", "invalid number"),
+    "rk_pickup_point": ("пункт выдачи", "pickup point"),
+    "rk_call_centre": ("колл-центр", "call centre"),
+    "time_zone": ("Часовой пояс", "Time zone"),
+    "overdue": ("просрочено на", "overdue by"),
+    # appeals
+    "appeals": ("Обращения", "Appeals"),
+    "appeal": ("Обращение", "Appeal"),
+    "appeals_report": ("Отчёт по обращениям", "Appeals report"),
+    "appeal_type": ("Тип обращения", "Type"),
+    "assignee": ("Исполнитель", "Assignee"),
+    "unassigned": ("не назначен", "unassigned"),
+    "mine": ("мои", "mine"),
+    "time_left": ("Осталось", "Time left"),
+    "sla": ("Срок", "SLA"),
+    "received_at": ("Поступило", "Received"),
+    "order": ("Заказ", "Order"),
+    "channel": ("Канал", "Channel"),
+    "appeal_text": ("Текст обращения", "Appeal text"),
+    "first_call_due": ("Позвонить до", "Call by"),
+    "resolve_due": ("Решить до", "Resolve by"),
+    "closed_at": ("Закрыто", "Closed"),
+    "closed_auto": ("закрыто автоматически по сроку", "closed automatically by the SLA timer"),
+    "take": ("Взять в работу", "Take"),
+    "add_note": ("Добавить заметку", "Add note"),
+    "notes": ("Заметки", "Notes"),
+    "attempts": ("Звонки по обращению", "Call attempts"),
+    "history": ("История изменений", "History"),
+    "set_status": ("Сменить статус", "Set status"),
+    "status_note": ("Заметка (обязательна)", "Note (required)"),
+    "appeal_call_hint": (
+        "Сначала зазвонит ваш рабочий телефон, затем — покупатель. Номер покупателя скрыт.",
+        "Your desk phone rings first, then the buyer. The buyer's number stays hidden.",
+    ),
+    "live_hint": (
+        "Список обновляется сам каждые 10 секунд.",
+        "The list refreshes itself every 10 seconds.",
+    ),
+    "new_appeals": ("Появились новые обращения", "New appeals arrived"),
+    "report": ("Отчёт", "Report"),
+    "download_csv": ("Скачать CSV", "Download CSV"),
+    "rep_received": ("Поступило обращений", "Appeals received"),
+    "rep_open": ("Ещё открыто", "Still open"),
+    "rep_first_called_in_time": ("Позвонили в течение 2 ч", "First called within 2 h"),
+    "rep_resolved_in_time": ("Решено в течение 24 ч", "Resolved within 24 h"),
+    "rep_auto_closed": ("Закрыто автоматически", "Closed automatically"),
+    "rep_median_minutes_to_first_call": (
+        "Медиана времени до первого звонка",
+        "Median time to the first call",
+    ),
+    "recording": ("Запись", "Recording"),
+    "cs_new": ("новое", "new"),
+    "cs_in_progress": ("в работе", "in progress"),
+    "cs_resolved": ("решено", "resolved"),
+    "cs_not_resolved": ("не решено", "not resolved"),
+    "sla_on_time": ("в срок", "on time"),
+    "sla_first_call_missed": ("звонок позже 2 ч", "2 h call target missed"),
+    "sla_breached": ("просрочено (24 ч)", "24 h limit breached"),
+    "ch_call": ("звонок", "call"),
+    "ch_chat": ("чат", "chat"),
+    "ch_review": ("отзыв", "review"),
+    "ev_created": ("создано", "created"),
+    "ev_assigned": ("взято в работу", "taken"),
+    "ev_note": ("заметка", "note"),
+    "ev_status": ("смена статуса", "status changed"),
+    "ev_attempt": ("звонок", "call attempt"),
+    "at_contact_request": ("Просьба связаться", "Contact request"),
+    "at_delivery_question": ("Вопрос о доставке", "Delivery question"),
+    "at_order_cancellation": ("Отмена заказа", "Order cancellation"),
+    "at_complaint": ("Жалоба", "Complaint"),
+    "at_product_return": ("Возврат товара", "Product return"),
+    "at_fix_site_info": ("Исправить информацию о пункте", "Fix information on the site"),
+    "at_payment_question": ("Вопрос об оплате", "Payment question"),
+}
+
+# Ukrainian labels of the seven appeal types (the issue asks RU, EN and UK); shown when
+# ``lang`` is "uk", which the language switch does not offer yet.
+APPEAL_TYPES_UK: dict[str, str] = {
+    "contact_request": "Прохання зв'язатися",
+    "delivery_question": "Питання щодо доставки",
+    "order_cancellation": "Скасування замовлення",
+    "complaint": "Скарга",
+    "product_return": "Повернення товару",
+    "fix_site_info": "Виправити інформацію про пункт",
+    "payment_question": "Питання щодо оплати",
 }
 
 # Error codes (API ``error.code``) as sentences a counter clerk understands.
@@ -200,6 +302,22 @@ ERRORS: dict[str, tuple[str, str]] = {
         "Only an administrator disables your own account or sets its password.",
     ),
     "no_recording": ("У этого звонка нет записи.", "This call has no recording."),
+    "transition": (
+        "Такая смена статуса невозможна: {detail}",
+        "This status change is not possible: {detail}",
+    ),
+    "note_required": (
+        "Напишите заметку: что произошло. Без заметки статус не меняется.",
+        "Write a note saying what happened: the status does not change without one.",
+    ),
+    "contact_required": (
+        "«Решено» — только после состоявшегося разговора с покупателем: {detail}",
+        "Resolved needs a real conversation with the buyer: {detail}",
+    ),
+    "attempt_required": (
+        "«Не решено» — только после хотя бы одной попытки позвонить: {detail}",
+        "Not resolved needs at least one call attempt: {detail}",
+    ),
     "internal": (
         "Произошла ошибка. Попробуйте ещё раз или сообщите администратору.",
         "Something went wrong. Try again or tell an administrator.",
@@ -226,3 +344,11 @@ def error_text(code: str, lang: str, detail: str = "") -> str:
     pair = ERRORS.get(code) or ERRORS["internal"]
     sentence = pair[0] if lang == "ru" else pair[1]
     return sentence.format(detail=detail) if "{detail}" in sentence else sentence
+
+
+def appeal_type(code: str, lang: str) -> str:
+    """The label of an appeal type in ``lang`` (ru, en or uk); an unknown code as is."""
+    if lang == "uk" and code in APPEAL_TYPES_UK:
+        return APPEAL_TYPES_UK[code]
+    key = "at_" + code
+    return text(key, lang) if key in TEXT else code

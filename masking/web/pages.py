@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from masking.policy import Action, may
-from masking.web import i18n
+from masking.web import formatting, i18n
 from masking.web.auth import Principal, check_csrf, csrf_token, optional_principal
 from masking.web.errors import ApiError
 
@@ -21,6 +21,7 @@ T = TypeVar("T")
 _WEB = Path(__file__).parent
 # The shared layout first, then each capability's own pages (template names are unique).
 templates = Jinja2Templates(directory=[_WEB / "templates", *sorted(_WEB.glob("*/templates"))])
+formatting.install(templates.env)
 
 
 class NeedLogin(Exception):

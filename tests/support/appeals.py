@@ -40,8 +40,10 @@ def call(
     at: datetime,
     disposition: str = Disposition.ANSWERED,
     seconds: int | None = 30,
+    **record: Any,
 ) -> None:
-    """A call about the case started at ``at`` and ended as ``disposition``."""
+    """A call about the case started at ``at`` and ended as ``disposition`` (``record``:
+    more columns of its call record)."""
     with service.db.session() as session:
         case = session.get(Case, case_id)
         assert case is not None
@@ -54,7 +56,23 @@ def call(
                 started_at=at,
                 disposition=disposition,
                 bridged_seconds=seconds,
+                **record,
             )
         )
         session.flush()
         lifecycle.attempt_started(session, case_id, at)
+
+
+def api_body(ref: str, **overrides: Any) -> dict[str, Any]:
+    """The JSON body of ``POST /api/v1/appeals`` for appeal ``ref`` about the seeded order
+    PVZ1-00000 (its customer's number is known, so none is sent)."""
+    body: dict[str, Any] = {
+        "source": "market",
+        "appeal_id": ref,
+        "type": "delivery_question",
+        "channel": "chat",
+        "order": "PVZ1-00000",
+        "text": "Where is my parcel?",
+    }
+    body.update(overrides)
+    return body

@@ -20,3 +20,16 @@ def digit_leaks(text: str, numbers: Iterable[str], run: int = 7) -> list[str]:
             if window in joined and window not in found:
                 found.append(window)
     return found
+
+
+def number_leaks(text: str, numbers: Iterable[str]) -> list[str]:
+    """Each of ``numbers`` whose full digits or national number (without the leading
+    country digit) is in ``text``, also with separators between the digits. Unlike
+    :func:`digit_leaks`, a short run shared with other numbers (``0000000``) is no leak."""
+    joined = _SEPARATORS.sub("", text)
+    found = []
+    for number in numbers:
+        digits = re.sub(r"\D", "", number)
+        if digits[1:] in joined and number not in found:
+            found.append(number)
+    return found

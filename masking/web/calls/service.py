@@ -14,7 +14,7 @@ from masking.policy import Action, may, may_see_temporary_numbers
 from masking.service import MaskingService
 from masking.shapes import is_call_id
 from masking.states import Direction, Disposition
-from masking.storage.models import CallRecord, Shipment, Site, Staff
+from masking.storage.models import Binding, CallRecord, Shipment, Site, Staff
 from masking.web.auth import Principal
 from masking.web.errors import forbidden, not_found, other_site
 from masking.web.lookups import (
@@ -43,7 +43,12 @@ def shown_number(p: Principal, site: Site | None, number: str | None) -> str | N
 
 
 def call_view(session: Session, p: Principal, record: CallRecord) -> dict[str, Any]:
-    shipment = session.get(Shipment, record.shipment_id) if record.shipment_id else None
+    shipment_id = record.shipment_id
+    if shipment_id is None and record.binding_id:
+        # a call refused after its number was recognised still names the shipment
+        binding = session.get(Binding, record.binding_id)
+        shipment_id = binding.shipment_id if binding else None
+    shipment = session.get(Shipment, shipment_id) if shipment_id else None
     staff = session.get(Staff, record.staff_id) if record.staff_id else None
     site = session.get(Site, record.site_id) if record.site_id else None
     return {

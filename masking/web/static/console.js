@@ -50,11 +50,12 @@
     button.disabled = true;
     show("deciding", "");
     var key = (window.crypto && crypto.randomUUID) ? crypto.randomUUID() : String(Date.now()) + Math.random();
-    fetch("/api/v1/calls", {
+    fetch(button.dataset.url || "/api/v1/calls", {
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf, "Idempotency-Key": key },
-      body: JSON.stringify({ shipment: button.dataset.shipment, reason: button.dataset.reason })
+      // an appeal's button names its own endpoint; the item search sends shipment + reason
+      body: button.dataset.url ? "{}" : JSON.stringify({ shipment: button.dataset.shipment, reason: button.dataset.reason })
     }).then(function (r) {
       return r.json().then(function (body) {
         if (!r.ok) return fail((body.error || {}).code || "internal");
