@@ -17,7 +17,9 @@ from sqlalchemy.orm import Session
 
 from masking.cases.rules import OPEN
 from masking.hours import Schedule, ScheduleError
+from masking.shapes import AdminError
 from masking.sites import schedule_of
+from masking.states import AppealType, CaseKind
 from masking.storage.models import Case, Site, SlaPolicy
 
 DEFAULT_FIRST_CALL_MINUTES = 120
@@ -43,6 +45,43 @@ def policy_for(session: Session, site: Site, kind: str, topic: str) -> tuple[int
     # the site's own row sorts first
     _, first_call, resolve = min(rows, key=lambda r: r[0] is None)
     return first_call, resolve
+
+
+MAX_SLA_MINUTES = 30 * 24 * 60
+
+
+def set_policy(
+    session: Session,
+    site: Site | None,
+    kind: str,
+    topic: str,
+    first_call_minutes: int,
+    resolve_minutes: int,
+) -> SlaPolicy:
+    """Set how long cases of ``kind`` and ``topic`` may wait at ``site`` (None: the default
+    for every site). Applies to cases received from now on; raises :class:`AdminError`."""
+    topics = {CaseKind.APPEAL: {t.value for t in AppealType}}.get(CaseKind(kind), set())
+    if topic not in topics:
+        raise AdminError(f"type: must be one of {', '.join(sorted(topics))}")
+    if not 1 <= first_call_minutes <= MAX_SLA_MINUTES:
+        raise AdminError(f"first_call: minutes between 1 and {MAX_SLA_MINUTES}")
+    if not first_call_minutes <= resolve_minutes <= MAX_SLA_MINUTES:
+        raise AdminError(f"resolve: minutes between the first call's and {MAX_SLA_MINUTES}")
+    site_id = site.id if site is not None else None
+    policy = session.scalar(
+        select(SlaPolicy).where(
+            SlaPolicy.site_id.is_(None) if site_id is None else SlaPolicy.site_id == site_id,
+            SlaPolicy.kind == kind,
+            SlaPolicy.topic == topic,
+        )
+    )
+    if policy is None:
+        policy = SlaPolicy(site_id=site_id, kind=kind, topic=topic)
+        session.add(policy)
+    policy.first_call_minutes = first_call_minutes
+    policy.resolve_minutes = resolve_minutes
+    session.flush()
+    return policy
 
 
 def _local(day: date, at: time | None, schedule: Schedule) -> datetime:

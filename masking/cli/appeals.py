@@ -9,8 +9,10 @@ from typing import Annotated
 
 import typer
 
-from masking.cases import appeals
-from masking.cli.common import JsonOpt, emit, fail, read_text, service_scope
+from masking import sites
+from masking.cases import appeals, sla
+from masking.cli.common import JsonOpt, emit, fail, read_text, service_scope, session_scope
+from masking.states import CaseKind
 
 appeal_app = typer.Typer(no_args_is_help=True, help="Buyers' appeals and their SLA.")
 
@@ -52,3 +54,30 @@ def appeal_report(
         typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
         return
     emit([{"measure": k, "value": v} for k, v in result.items()], False, f"Appeals of {site}")
+
+
+@appeal_app.command("sla")
+def appeal_sla(
+    site: Annotated[str, typer.Argument(help="Site code, or 'default' for every site")],
+    topic: Annotated[str, typer.Option("--type", help="Appeal type, e.g. complaint")],
+    first_call: Annotated[int, typer.Option("--first-call", help="Minutes to the first call")],
+    resolve: Annotated[int, typer.Option("--resolve", help="Minutes to the resolution")],
+) -> None:
+    """How long appeals of one type may wait at a site (appeals received from now on)."""
+    with session_scope() as session:
+        target = None if site == "default" else sites.get_site(session, site)
+        sla.set_policy(session, target, CaseKind.APPEAL, topic, first_call, resolve)
+    typer.echo(f"{site} {topic}: first call within {first_call} min, resolved within {resolve} min")
+
+
+@appeal_app.command("sla-clock")
+def appeal_sla_clock(
+    site: str,
+    clock: Annotated[str, typer.Argument(help="working-hours or elapsed")],
+) -> None:
+    """Count a site's SLA time only while it is open (working-hours) or around the clock."""
+    if clock not in ("working-hours", "elapsed"):
+        fail("clock: use working-hours or elapsed")
+    with session_scope() as session:
+        sites.get_site(session, site).sla_working_hours = clock == "working-hours"
+    typer.echo(f"{site}: SLA clock counts {clock}")

@@ -164,6 +164,12 @@ TEXT: dict[str, tuple[str, str]] = {
     "received_at": ("Поступило", "Received"),
     "order": ("Заказ", "Order"),
     "channel": ("Канал", "Channel"),
+    "new_appeal": ("Внести обращение вручную", "Enter an appeal by hand"),
+    "appeal_number": ("Номер обращения", "Appeal number"),
+    "customer_phone_if_new": (
+        "Телефон покупателя (если заказа ещё нет)",
+        "Customer's phone (if the order is not here yet)",
+    ),
     "appeal_text": ("Текст обращения", "Appeal text"),
     "first_call_due": ("Позвонить до", "Call by"),
     "resolve_due": ("Решить до", "Resolve by"),

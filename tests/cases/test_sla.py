@@ -10,6 +10,7 @@ import pytest
 from masking.cases import sla
 from masking.hours import Schedule, ScheduleError, parse_weekly_text
 from masking.service import MaskingService
+from masking.shapes import AdminError
 from masking.sites import get_site
 from masking.states import CaseStatus
 from masking.storage.models import Case, SlaPolicy
@@ -147,3 +148,21 @@ def test_due_times_follow_the_site_setting(service: MaskingService) -> None:
             berlin(2026, 11, 23, 10, 0),
             berlin(2026, 11, 25, 14, 0),  # 1 + 9 + 9 + 5 working hours
         )
+
+
+def test_set_policy_overrides_per_site_and_changes_the_default(service: MaskingService) -> None:
+    seed_site(service, "a")
+    seed_site(service, "b")
+    with service.db.session() as session:
+        a, b = get_site(session, "a"), get_site(session, "b")
+        sla.set_policy(session, a, "appeal", "complaint", 30, 480)
+        sla.set_policy(session, a, "appeal", "complaint", 45, 600)  # replaces, not adds
+        sla.set_policy(session, None, "appeal", "complaint", 90, 1200)
+        assert sla.policy_for(session, a, "appeal", "complaint") == (45, 600)
+        assert sla.policy_for(session, b, "appeal", "complaint") == (90, 1200)
+        with pytest.raises(AdminError, match=r"^type:"):
+            sla.set_policy(session, a, "appeal", "praise", 30, 60)
+        with pytest.raises(AdminError, match=r"^resolve:"):
+            sla.set_policy(session, a, "appeal", "complaint", 90, 30)
+        with pytest.raises(AdminError, match=r"^first_call:"):
+            sla.set_policy(session, a, "appeal", "complaint", 0, 30)

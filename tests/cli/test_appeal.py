@@ -45,3 +45,38 @@ def test_appeal_import_and_report(seeded: Cli, tmp_path: Path) -> None:
     assert "5554433" not in table
     out = seeded("appeal", "report", "pvz1", "--since", "yesterday", "--until", until, ok=False)
     assert "since:" in out
+
+
+def test_appeal_sla_sets_a_sites_own_policy_and_clock(seeded: Cli) -> None:
+    out = seeded(
+        "appeal", "sla", "pvz1", "--type", "complaint", "--first-call", "30", "--resolve", "480"
+    )
+    assert "first call within 30 min, resolved within 480 min" in out
+    out = seeded(
+        "appeal",
+        "sla",
+        "pvz1",
+        "--type",
+        "praise",
+        "--first-call",
+        "30",
+        "--resolve",
+        "60",
+        ok=False,
+    )
+    assert "type: must be one of" in out
+    out = seeded(
+        "appeal",
+        "sla",
+        "default",
+        "--type",
+        "complaint",
+        "--first-call",
+        "90",
+        "--resolve",
+        "30",
+        ok=False,
+    )
+    assert "resolve:" in out
+    assert "working-hours" in seeded("appeal", "sla-clock", "pvz1", "working-hours")
+    assert "clock: use" in seeded("appeal", "sla-clock", "pvz1", "sometimes", ok=False)

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
+from masking import accounts
 from masking.storage.models import CallRecord
 from masking.web import formatting, i18n
 from tests.support import appeals
@@ -76,7 +77,7 @@ def test_the_queue_shows_labels_states_and_no_customer(owner: TestClient, world:
     appeals.receive(service, "A-2", topic="complaint", received_at=now - timedelta(hours=3))
     appeals.receive(service, "A-3", topic="payment_question", received_at=now - timedelta(hours=25))
     page = owner.get("/appeals").text
-    table = page.split('id="appeals"')[1]
+    table = page.split('id="appeals"')[1].split("</table>")[0]
     assert [m for m in re.findall(r'data-sla="(\w+)"', table)] == [
         "breached",
         "first_call_missed",
@@ -127,3 +128,31 @@ def test_the_report_page_shows_shares_and_a_csv_link(owner: TestClient, world: S
     assert 'id="rep-received">1<' in page
     assert "format=csv" in page and 'lang="en"' in page
     no_customer_digits(page, world)
+
+
+def test_a_manager_enters_an_appeal_by_hand(client: TestClient, world: Seeded) -> None:
+    with world.service.db.session() as session:
+        manager = accounts.get_staff(session, "pvz1-manager")
+        manager.password_hash = accounts.hash_password("manager-pass")
+    sign_in(client, "pvz1-manager", "manager-pass")
+    page = client.get("/appeals").text
+    assert 'id="new-appeal"' in page
+    csrf = page.split('name="csrf" content="')[1].split('"')[0]
+    form = {
+        "appeal_id": "PHONE-7",
+        "topic": "delivery_question",
+        "channel": "call",
+        "order": world.shipment("pvz1"),
+        "text": "Where is my parcel?",
+        "csrf": csrf,
+    }
+    entered = client.post("/appeals/new", data=form, follow_redirects=False)
+    assert entered.status_code == 303 and entered.headers["location"].startswith("/appeals/")
+    shown = client.get(entered.headers["location"]).text
+    assert "PHONE-7" in shown
+    no_customer_digits(shown, world)
+    again = client.post("/appeals/new", data={**form, "topic": "praise"}, follow_redirects=True)
+    assert "type" in again.text  # the field is named in the refusal
+    employee = TestClient(client.app)
+    sign_in(employee, "pvz1-emp", "emp-pass")
+    assert 'id="new-appeal"' not in employee.get("/appeals").text

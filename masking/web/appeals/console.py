@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from masking.service import MaskingService
-from masking.states import AppealType, CaseStatus
+from masking.states import AppealChannel, AppealType, CaseStatus
 from masking.storage.models import Site
 from masking.web import i18n
 from masking.web.appeals import service as appeals
@@ -20,6 +20,7 @@ from masking.web.auth import Service, check_csrf
 from masking.web.errors import ApiError
 from masking.web.pages import act, fetch, flash_redirect, render, who
 
+MANUAL_SOURCE = "console"
 router = APIRouter(include_in_schema=False)
 
 PAGE = 50
@@ -78,6 +79,7 @@ def queue_page(
         offset=offset,
         tz=site_zone(service, result.get("site")),
         types=[t.value for t in AppealType],
+        channels=[c.value for c in AppealChannel],
         statuses=[s.value for s in CaseStatus],
         assignees=assignees,
         api_url="/api/v1/appeals?" + urlencode({k: v for k, v in query.items() if v}),
@@ -174,3 +176,37 @@ def set_status(
         request.session["flash"] = {"kind": "error", "text": exc.message}
         return flash_redirect(request, url)
     return flash_redirect(request, url, ok="saved")
+
+
+@router.post("/appeals/new")
+def enter_appeal(
+    request: Request,
+    service: Service,
+    site: str = Form("", max_length=64),
+    appeal_id: str = Form("", max_length=64),
+    topic: str = Form("", max_length=40),
+    channel: str = Form("", max_length=20),
+    order: str = Form("", max_length=64),
+    phone: str = Form("", max_length=40),
+    text: str = Form("", max_length=4000),
+    csrf: str = Form("", max_length=100),
+) -> Response:
+    """A staff manager types in an appeal that reached the site another way (source
+    ``console``); on success the appeal's page opens."""
+    p = who(request)
+    body = {
+        "site": site,
+        "source": MANUAL_SOURCE,
+        "appeal_id": appeal_id,
+        "type": topic,
+        "channel": channel,
+        "order": order,
+        "phone": phone,
+        "text": text,
+    }
+    try:
+        check_csrf(request, csrf)
+        view, _ = appeals.receive(service, p, body)
+    except ApiError as exc:
+        return flash_redirect(request, "/appeals", err=exc)
+    return flash_redirect(request, f"/appeals/{view['id']}", ok="saved")
