@@ -4,18 +4,22 @@ rung; AMI's outcome of that attempt decides which status the rules accept."""
 
 from __future__ import annotations
 
+import json
+import logging
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from lab.sipp import Sipp, SippResult
 from masking import accounts
-from masking.storage.models import CallRecord
+from masking.storage.models import CallRecord, OutboxEvent
 from tests.support.appeals import api_body
 from tests.support.e2e import CUSTOMER_1, Live, log_tail
+from tests.support.leaks import digit_leaks
 
 pytestmark = pytest.mark.e2e
 
@@ -97,8 +101,12 @@ def call_about(
     return case_id, call, staff_result, carrier_result, record
 
 
-def test_answered_call_of_12_s_lets_staff_resolve_the_appeal(live: Live, console: Console) -> None:
-    case_id, call, _, _, record = call_about(
+def test_answered_call_of_12_s_lets_staff_resolve_the_appeal(
+    live: Live, console: Console, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, "masking")
+    caplog.set_level(logging.INFO, "agi")
+    case_id, call, staff_result, _, record = call_about(
         live, console, "E2E-1", "carrier_uas", "staff_phone_talks_long_uas"
     )
     assert record.disposition == "answered", record.__dict__
@@ -113,6 +121,18 @@ def test_answered_call_of_12_s_lets_staff_resolve_the_appeal(live: Live, console
     resolved = console.status(case_id, "resolved", "explained the delivery date")
     assert resolved.status_code == 200, resolved.text
     assert resolved.json()["status"] == "resolved"
+
+    # the new call path leaks the customer nowhere: the desk phone's SIP messages, the
+    # service's log, the events the upstream system receives
+    desk_side = "\n".join(f"{m.start_line}\n{m.headers}\n{m.body}" for m in staff_result.messages)
+    assert not digit_leaks(desk_side, [CUSTOMER_1]), "customer digits at the desk phone"
+    log_text = "\n".join(caplog.handler.format(r) for r in caplog.records)
+    assert "masking" in log_text
+    assert not digit_leaks(log_text, [CUSTOMER_1]), "customer digits in the service's log"
+    with live.service.db.session() as session:
+        events = [e.payload for e in session.scalars(select(OutboxEvent))]
+    assert [e["status"] for e in events if e["case_id"] == case_id][-1] == "resolved"
+    assert not digit_leaks(json.dumps(events), [CUSTOMER_1]), "customer digits in events out"
 
 
 def test_unanswered_call_refuses_resolved_and_allows_not_resolved(
