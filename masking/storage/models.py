@@ -286,7 +286,11 @@ class Case(Base):
     and reached only through the masked paths: reveal and click-to-call of that shipment."""
 
     __tablename__ = "cases"
-    __table_args__ = (UniqueConstraint("kind", "source", "external_ref"),)
+    __table_args__ = (
+        UniqueConstraint("kind", "source", "external_ref"),
+        # the call desk looks up the open case of a dialed order on every dial decision
+        Index("ix_cases_shipment_status", "shipment_id", "status"),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     kind: Mapped[str] = mapped_column(String(20))  # CaseKind

@@ -81,6 +81,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_cases_due_at"), ["due_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_cases_site_id"), ["site_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_cases_status"), ["status"], unique=False)
+        batch_op.create_index("ix_cases_shipment_status", ["shipment_id", "status"], unique=False)
 
     op.create_table(
         "case_events",
@@ -205,6 +206,7 @@ def downgrade() -> None:
 
     op.drop_table("case_events")
     with op.batch_alter_table("cases", schema=None) as batch_op:
+        batch_op.drop_index("ix_cases_shipment_status")
         batch_op.drop_index(batch_op.f("ix_cases_status"))
         batch_op.drop_index(batch_op.f("ix_cases_site_id"))
         batch_op.drop_index(batch_op.f("ix_cases_due_at"))
