@@ -20,10 +20,13 @@ def prepare_click2call(
     shipment_number: str,
     reason: str,
     channel: str = "api",
+    case_id: str | None = None,
 ) -> tuple[str, str]:
     """Reveal (or reuse) the shipment's binding and open a click-to-call record.
 
     Returns ``(call id, staff endpoint)``; the originator then rings the endpoint.
+    ``case_id``: the call-centre case this call is an attempt of (else the desk links the
+    open case of the order, if any).
     Raises :class:`Refused` (``no_phone`` or any reveal refusal).
     """
     with service.db.session() as session:
@@ -54,6 +57,7 @@ def prepare_click2call(
             virtual_number=revealed.virtual_number,
             started_at=service.clock(),
             status=CallStatus.RINGING_STAFF,
+            case_id=case_id,
         )
         session.add(record)
     return record.id, endpoint

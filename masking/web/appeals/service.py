@@ -324,24 +324,6 @@ def set_status(
     return detail(service, p, case_id)
 
 
-class _LinkedOriginator:
-    """Links the new call record to the appeal before the staff phone rings, so the
-    attempt counts for this appeal even when its order has other open cases."""
-
-    def __init__(self, service: MaskingService, inner: Originator, case_id: str) -> None:
-        self.service, self.inner, self.case_id = service, inner, case_id
-
-    def _link(self, call_id: str) -> None:
-        with self.service.db.session() as session:
-            record = session.get(CallRecord, call_id)
-            if record is not None:
-                record.case_id = self.case_id
-
-    async def originate_click2call(self, *, call_id: str, endpoint: str, label: str) -> None:
-        await run_in_threadpool(self._link, call_id)
-        await self.inner.originate_click2call(call_id=call_id, endpoint=endpoint, label=label)
-
-
 async def call(
     service: MaskingService,
     p: Principal,
@@ -355,8 +337,7 @@ async def call(
     if case.status not in OPEN:
         raise ApiError(409, "closed", f"status: the appeal is {case.status}")
     order = await run_in_threadpool(_order_of, service, case.shipment_id)
-    linked = _LinkedOriginator(service, originator, case.id) if originator else None
-    return await start_call(service, p, linked, order, CALL_REASON, channel)
+    return await start_call(service, p, originator, order, CALL_REASON, channel, case.id)
 
 
 def _order_of(service: MaskingService, shipment_id: int) -> str:

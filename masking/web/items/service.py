@@ -94,6 +94,7 @@ async def start_call(
     shipment_number: str,
     reason: str,
     channel: str = "api",
+    case_id: str | None = None,
 ) -> dict[str, Any]:
     number = check_shipment(shipment_number)
     check_reason_code(reason)
@@ -110,6 +111,7 @@ async def start_call(
                 shipment_number=number,
                 reason=reason,
                 channel=channel,
+                case_id=case_id,
             )
         )
     except Refused as exc:
