@@ -79,11 +79,12 @@ def asterisk_status() -> None:
 BENCHMARKS = {
     "agi": ["lab.benchmarks.agi_load", "--desk", "lab.benchmarks.agi_load:seeded_desk"],
     "reveal": ["lab.benchmarks.reveal_rate"],
+    "worklist": ["lab.benchmarks.worklist"],
 }
 
 
 def bench(
-    which: Annotated[str, typer.Argument(help="agi (FastAGI load) or reveal (pool)")] = "agi",
+    which: Annotated[str, typer.Argument(help="agi (FastAGI load), reveal (pool) or worklist (campaigns)")] = "agi",
 ) -> None:
     """Run a benchmark (lab/benchmarks) and print its table."""
     if which not in BENCHMARKS:

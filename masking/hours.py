@@ -9,8 +9,9 @@ hours that do not exist are simply never "now".
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -160,6 +161,27 @@ class Schedule:
                     return start
         return None
 
+    def open_spans(self, first_day: date, days: int) -> Iterator[tuple[datetime, datetime]]:
+        """The open intervals of ``days`` local days from ``first_day``, as UTC (start, end),
+        in order of their start (they may overlap: one crossing midnight, the next day's).
+        Each end is turned into UTC on its own, so a DST night is as long as it really is."""
+        for offset in range(days):
+            day = first_day + timedelta(days=offset)
+            for interval in sorted(self.intervals_on(day), key=lambda i: i.start):
+                end_day = day + timedelta(days=1) if interval.crosses_midnight else day
+                yield (
+                    wall_clock(day, interval.start, self.tz),
+                    wall_clock(end_day, interval.end, self.tz),
+                )
+
     def describe(self, day: date) -> str:
         intervals = self.intervals_on(day)
         return ", ".join(i.text() for i in intervals) if intervals else "closed"
+
+
+def wall_clock(day: date, at: time | None, tz: ZoneInfo) -> datetime:
+    """``day`` at ``at`` on the wall clock of ``tz``, in UTC (``None``: 24:00, the next
+    day's midnight)."""
+    if at is None:
+        return datetime.combine(day + timedelta(days=1), time(0), tz).astimezone(UTC)
+    return datetime.combine(day, at, tz).astimezone(UTC)

@@ -37,6 +37,11 @@ class Action(StrEnum):
     WORK_APPEALS = "work_appeals"  # the site's queue: list, take, note, status, call
     SEE_ALL_APPEALS = "see_all_appeals"  # read every site's appeals
     APPEALS_REPORT = "appeals_report"
+    RECEIVE_ORDERS = "receive_orders"  # the shop's system sends orders to confirm
+    MANAGE_CAMPAIGNS = "manage_campaigns"  # save a campaign's rule and policy, assign it
+    SEE_CAMPAIGNS = "see_campaigns"  # any campaign of the site, read-only
+    WORK_CAMPAIGNS = "work_campaigns"  # dial and confirm: only a campaign assigned to you
+    CAMPAIGNS_REPORT = "campaigns_report"
 
 
 ALLOWED: dict[Action, frozenset[str]] = {
@@ -56,6 +61,11 @@ ALLOWED: dict[Action, frozenset[str]] = {
     Action.WORK_APPEALS: frozenset({Role.OWNER, Role.STAFF_MANAGER, Role.EMPLOYEE}),
     Action.SEE_ALL_APPEALS: frozenset({Role.ADMIN}),
     Action.APPEALS_REPORT: frozenset({Role.ADMIN, Role.OWNER, Role.STAFF_MANAGER}),
+    Action.RECEIVE_ORDERS: frozenset({Role.ADMIN, Role.OWNER, Role.STAFF_MANAGER}),
+    Action.MANAGE_CAMPAIGNS: frozenset({Role.ADMIN, Role.OWNER, Role.STAFF_MANAGER}),
+    Action.SEE_CAMPAIGNS: frozenset({Role.ADMIN, Role.OWNER, Role.STAFF_MANAGER, Role.QA}),
+    Action.WORK_CAMPAIGNS: frozenset({Role.OWNER, Role.STAFF_MANAGER, Role.EMPLOYEE}),
+    Action.CAMPAIGNS_REPORT: frozenset({Role.ADMIN, Role.OWNER, Role.STAFF_MANAGER, Role.QA}),
 }
 
 

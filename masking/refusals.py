@@ -25,6 +25,7 @@ class Refusal(StrEnum):
     UNKNOWN = "unknown"  # no binding / unknown endpoint / unknown call id
     INVALID_INPUT = "invalid_input"  # malformed dialed digits or caller ID
     UNAVAILABLE = "unavailable"  # the service could not decide (storage down, deadline)
+    ALREADY_DIALING = "already_dialing"  # an order to confirm is being called on another path
 
 
 REFUSAL_TEXT: dict[Refusal, str] = {
@@ -41,6 +42,7 @@ REFUSAL_TEXT: dict[Refusal, str] = {
     Refusal.UNKNOWN: "no such number or call",
     Refusal.INVALID_INPUT: "the request is malformed",
     Refusal.UNAVAILABLE: "the number service is unavailable; try again in a minute",
+    Refusal.ALREADY_DIALING: "this order is being called right now; try again after that call",
 }
 
 

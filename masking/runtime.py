@@ -7,8 +7,9 @@ tests run it in a thread with :class:`RuntimeThread`). Nothing else builds these
 
 Start-up order: the exposure check (:func:`check_exposure`), schema upgrade, live state
 restored from the database (a dead Redis is logged, not fatal: every call then fails
-closed until it is back), FastAGI, AMI (connects and reconnects by itself), HTTP, and the
-scheduler (case events to the webhook, overdue appeals closed).
+closed until it is back), FastAGI, AMI (connects and reconnects by itself), HTTP, the
+scheduler (case events to the webhook, overdue appeals closed) and the progressive
+dialer (``agi/progressive.py``: campaign calls through the AMI originator).
 SIGTERM / SIGINT stop accepting and let in-flight AGI requests finish.
 """
 
@@ -24,6 +25,7 @@ from typing import Any, TypeVar
 import uvicorn
 
 from agi.ami import AmiClient
+from agi.progressive import ProgressiveDialer
 from agi.server import FastAGIServer
 from masking.calls.desk import MaskingCallDesk
 from masking.cases import appeals, outbox, webhook
@@ -78,6 +80,7 @@ class Runtime:
         self._http: uvicorn.Server | None = None
         self._http_task: asyncio.Task[None] | None = None
         self.scheduler: Scheduler | None = None
+        self.dialer: ProgressiveDialer | None = None
 
     def scheduled_jobs(self) -> list[tuple[str, Job]]:
         service = self.service
@@ -135,8 +138,13 @@ class Runtime:
             log.info("console on http://%s:%s/", s.http_host, s.http_port)
         self.scheduler = Scheduler(self.scheduled_jobs(), s.scheduler_interval, self.service.clock)
         await self.scheduler.start()
+        # progressive sessions: the next order's call when the operator is free
+        self.dialer = ProgressiveDialer(self.service, self.ami.originator, interval=1.0)
+        await self.dialer.start()
 
     async def stop(self) -> None:
+        if self.dialer is not None:
+            await self.dialer.stop()
         if self.scheduler is not None:
             await self.scheduler.stop()
         if self._http is not None:

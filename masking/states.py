@@ -62,6 +62,7 @@ class CaseStatus(StrEnum):
     IN_PROGRESS = "in_progress"
     RESOLVED = "resolved"
     NOT_RESOLVED = "not_resolved"
+    CONFIRMED = "confirmed"  # a confirmation: the customer confirmed the order by phone
 
 
 class AppealType(StrEnum):
@@ -80,3 +81,34 @@ class AppealChannel(StrEnum):
     CALL = "call"
     CHAT = "chat"
     REVIEW = "review"
+
+
+class AutoDetail(StrEnum):
+    """What the service itself writes as the detail of a case change (a person's change
+    carries the person's note instead); the console shows each by its label."""
+
+    TAKEN = "taken"  # a staff member took the case
+    FIRST_CALL = "first_call"  # the first call about the case started
+    SLA_BREACHED = "sla_breached"  # not resolved within the SLA: closed by the service
+
+
+class WaitReason(StrEnum):
+    """Why an order of a confirmation campaign is not dialable now (its ``next_at`` says
+    until when)."""
+
+    DIALING = "dialing"  # a call about it is under way
+    GAP = "gap"  # the minimum gap after the last attempt
+    BUSY_RETRY = "busy_retry"  # busy: retried later in the same window
+    WINDOW_DONE = "window_done"  # this window had its attempt: the next window opens
+    WINDOW_CLOSED = "window_closed"  # outside every window in the customer's local time
+    CENTRE_CLOSED = "centre_closed"  # the call centre is closed
+    DAILY_CAP = "daily_cap"  # the day's attempts are used up: tomorrow's first window
+    CALLBACK = "callback"  # a callback is agreed for a later time
+    CALLBACK_OWNED = "callback_owned"  # the callback is its agent's until the hand-over
+    DONE = "done"  # confirmed or closed: no more attempts
+
+
+class DialSessionState(StrEnum):
+    RUNNING = "running"
+    PAUSED = "paused"
+    STOPPED = "stopped"

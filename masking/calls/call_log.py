@@ -15,6 +15,7 @@ from pathlib import Path
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from masking.campaigns import worklist
 from masking.recordings import safe_path
 from masking.service import MaskingService
 from masking.states import CallStatus, Disposition
@@ -168,6 +169,8 @@ def mark_ended(
         if bridged_seconds is None and record.answered_at is not None:
             bridged_seconds = int((record.ended_at - record.answered_at).total_seconds())
         record.bridged_seconds = max(0, bridged_seconds) if bridged_seconds is not None else None
+        # an attempt on an order to confirm: its claim ends with it, in this transaction
+        worklist.attempt_ended(session, record, service.clock())
     log.info(
         "call %s: ended %s (cause %s, %ss bridged)",
         call_id,
@@ -331,6 +334,7 @@ def reconcile(
             record.ended_at = max(now, record.started_at)
             record.status = CallStatus.ENDED
             _attach(record, directory)
+            worklist.attempt_ended(session, record, now)
             closed.append(record.id)
             log.warning(
                 "call %s: closed by reconciliation as %s (%s)",

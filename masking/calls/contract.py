@@ -22,6 +22,7 @@ DENY_PROMPTS: dict[Refusal, str] = {
     Refusal.UNKNOWN: "masking/expired",
     Refusal.INVALID_INPUT: "masking/not-allowed",
     Refusal.UNAVAILABLE: "masking/unavailable",
+    Refusal.ALREADY_DIALING: "masking/not-allowed",
 }
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from masking import policy
 from masking.calls.contract import CallDecision
+from masking.campaigns import worklist
 from masking.cases.lifecycle import attempt_started, open_case_of_shipment
 from masking.config import Settings, get_settings
 from masking.numbers import bindings
@@ -134,6 +135,9 @@ class MaskingCallDesk:
         record.deny_reason = denied.reason.value
         record.status = CallStatus.ENDED
         record.ended_at = now
+        if record.case_id is not None:
+            # a click-to-call of an order refused at the customer leg: release its claim
+            worklist.attempt_ended(session, record, now)
         opens_at = opens_day = None
         if denied.reason is Refusal.CLOSED and record.site_id is not None:
             site = session.get(Site, record.site_id)
@@ -160,10 +164,16 @@ class MaskingCallDesk:
         self, session: Session, record: CallRecord, binding: LiveBinding
     ) -> CallDecision:
         now = self.service.clock()
+        # a call to a customer with open call-centre work is an attempt of that case; an
+        # order to confirm is claimed for this call first (whichever path dials it, an
+        # order is never dialed twice at once)
+        case_id = record.case_id or open_case_of_shipment(session, binding.shipment_id)
+        order_id = worklist.order_to_claim(session, case_id) if case_id else None
+        if order_id is not None and not worklist.claim(session, order_id, record.id, now):
+            self._deny(Refusal.ALREADY_DIALING, f"order {order_id} is being dialed")
         record.recording_file = recording_path(record.id, now)
         record.status = CallStatus.RINGING_CUSTOMER
-        # a call to a customer with open call-centre work is an attempt of that case
-        record.case_id = record.case_id or open_case_of_shipment(session, binding.shipment_id)
+        record.case_id = case_id
         if record.case_id is not None:
             attempt_started(session, record.case_id, now)
         log.info(

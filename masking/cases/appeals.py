@@ -29,7 +29,7 @@ from masking.numbers.phones import InvalidPhoneNumber, normalize
 from masking.service import MaskingService
 from masking.shapes import CODE_RE, SHIPMENT_RE, AdminError, ImportReport, read_csv_column
 from masking.sites import get_site
-from masking.states import AppealChannel, AppealType, CaseKind, CaseStatus, Role
+from masking.states import AppealChannel, AppealType, AutoDetail, CaseKind, CaseStatus, Role
 from masking.storage.models import Case, Shipment, Site, Staff
 
 log = logging.getLogger("masking.cases.appeals")
@@ -37,7 +37,7 @@ log = logging.getLogger("masking.cases.appeals")
 MAX_TEXT = lifecycle.MAX_NOTE
 # how far in the future ``received_at`` may be (the sender's clock runs ahead)
 CLOCK_SKEW = timedelta(minutes=5)
-AUTO_CLOSE_WHY = "not resolved within the SLA"
+AUTO_CLOSE_WHY = AutoDetail.SLA_BREACHED
 CSV_COLUMNS = {
     "external_ref": "appeal_id",
     "topic": "type",

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from masking.cases import outbox
 from masking.cases.rules import OPEN, Attempt, RuleBroken, check_change
 from masking.service import MaskingService
-from masking.states import CaseStatus
+from masking.states import AutoDetail, CaseStatus
 from masking.storage.models import CallRecord, Case, CaseEvent, CaseNote
 
 log = logging.getLogger("masking.cases")
@@ -118,12 +118,17 @@ def take(service: MaskingService, case_id: str, staff_id: int) -> None:
     with service.db.session() as session:
         case = locked_case(session, case_id)
         if case.status not in OPEN:
-            raise RuleBroken("closed", f"status: the case is {case.status}")
+            raise RuleBroken("closed", f"status: the case is {case.status}", current=case.status)
         case.assignee_id = staff_id
         audit(session, case, "assigned", now, staff_id=staff_id)
         if case.status == CaseStatus.NEW:
             _set_status(
-                session, case, CaseStatus.IN_PROGRESS, now, staff_id=staff_id, detail="taken"
+                session,
+                case,
+                CaseStatus.IN_PROGRESS,
+                now,
+                staff_id=staff_id,
+                detail=AutoDetail.TAKEN,
             )
 
 
@@ -146,7 +151,9 @@ def change_status(
     try:
         wanted = CaseStatus(target)
     except ValueError:
-        raise RuleBroken("transition", f"status: {target!r} is not a status") from None
+        raise RuleBroken(
+            "transition", f"status: {target!r} is not a status", target=target
+        ) from None
     now = service.clock()
     with service.db.session() as session:
         case = locked_case(session, case_id)
@@ -178,6 +185,6 @@ def attempt_started(session: Session, case_id: str, at: datetime) -> None:
             CaseStatus.IN_PROGRESS,
             at,
             staff_id=None,
-            detail="first call",
+            detail=AutoDetail.FIRST_CALL,
             automatic=True,
         )

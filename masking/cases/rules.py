@@ -47,23 +47,44 @@ APPEAL = KindRules(
     closing=frozenset({CaseStatus.RESOLVED, CaseStatus.NOT_RESOLVED}),
 )
 
-RULES: dict[str, KindRules] = {CaseKind.APPEAL: APPEAL}
+# an order to confirm (seed 003): Confirmed only after a real conversation; Not resolved
+# (the customer declined, or the order was cancelled on the phone) after at least one call
+CONFIRMATION = KindRules(
+    transitions={
+        CaseStatus.NEW: frozenset(
+            {CaseStatus.IN_PROGRESS, CaseStatus.CONFIRMED, CaseStatus.NOT_RESOLVED}
+        ),
+        CaseStatus.IN_PROGRESS: frozenset({CaseStatus.CONFIRMED, CaseStatus.NOT_RESOLVED}),
+        CaseStatus.CONFIRMED: frozenset(),
+        CaseStatus.NOT_RESOLVED: frozenset(),
+    },
+    claims_contact=frozenset({CaseStatus.CONFIRMED}),
+    claims_failure=frozenset({CaseStatus.NOT_RESOLVED}),
+    closing=frozenset({CaseStatus.CONFIRMED, CaseStatus.NOT_RESOLVED}),
+)
+
+RULES: dict[str, KindRules] = {CaseKind.APPEAL: APPEAL, CaseKind.CONFIRMATION: CONFIRMATION}
 
 
 class RuleBroken(ValueError):
-    """A status change the rules refuse; ``rule`` is machine-readable, the message says
-    which evidence is missing."""
+    """A status change the rules refuse. ``rule`` is machine-readable, the (English) message
+    says which evidence is missing, and ``params`` carry what a person's sentence needs in
+    any language: ``current`` / ``target`` (statuses), ``seconds`` (the shortest answered
+    call that counts as contact), ``kind``."""
 
-    def __init__(self, rule: str, message: str) -> None:
+    def __init__(self, rule: str, message: str, **params: str | int) -> None:
         super().__init__(message)
         self.rule = rule
+        self.params: dict[str, str | int] = {
+            name: value if isinstance(value, int) else str(value) for name, value in params.items()
+        }
 
 
 def rules_for(kind: str) -> KindRules:
     try:
         return RULES[kind]
     except KeyError:
-        raise RuleBroken("unknown_kind", f"kind: no rules for {kind!r}") from None
+        raise RuleBroken("unknown_kind", f"kind: no rules for {kind!r}", kind=kind) from None
 
 
 def contact_made(rules: KindRules, attempts: Iterable[Attempt]) -> bool:
@@ -87,17 +108,30 @@ def check_change(
     now. ``automatic`` changes (the service's own timers) need neither note nor attempt."""
     rules = rules_for(kind)
     if target not in rules.transitions.get(current, frozenset()):
-        raise RuleBroken("transition", f"status: a {current} case cannot become {target}")
+        raise RuleBroken(
+            "transition",
+            f"status: a {current} case cannot become {target}",
+            current=current,
+            target=target,
+        )
     if automatic:
         return
     if not (note or "").strip():
-        raise RuleBroken("note_required", "note: say what happened (a note is required)")
+        raise RuleBroken(
+            "note_required", "note: say what happened (a note is required)", target=target
+        )
     done = list(attempts)
     if target in rules.claims_contact and not contact_made(rules, done):
         raise RuleBroken(
             "contact_required",
             f"status: {target} needs an answered call of at least "
             f"{rules.min_bridged_seconds} s about this case",
+            target=target,
+            seconds=rules.min_bridged_seconds,
         )
     if target in rules.claims_failure and not done:
-        raise RuleBroken("attempt_required", f"status: {target} needs at least one call attempt")
+        raise RuleBroken(
+            "attempt_required",
+            f"status: {target} needs at least one call attempt",
+            target=target,
+        )

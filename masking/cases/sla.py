@@ -8,8 +8,7 @@ wall clock, turned into UTC at both ends, so a DST night is as long as it really
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import select
@@ -84,26 +83,6 @@ def set_policy(
     return policy
 
 
-def _local(day: date, at: time | None, schedule: Schedule) -> datetime:
-    if at is None:  # 24:00
-        return datetime.combine(day + timedelta(days=1), time(0), schedule.tz)
-    return datetime.combine(day, at, schedule.tz)
-
-
-def open_spans(
-    schedule: Schedule, first_day: date, days: int
-) -> Iterator[tuple[datetime, datetime]]:
-    """The open intervals of ``days`` local days from ``first_day``, as UTC (start, end),
-    in order of their start (they may overlap: one crossing midnight, the next day's)."""
-    for offset in range(days):
-        day = first_day + timedelta(days=offset)
-        for interval in sorted(schedule.intervals_on(day), key=lambda i: i.start):
-            start = _local(day, interval.start, schedule)
-            end_day = day + timedelta(days=1) if interval.crosses_midnight else day
-            end = _local(end_day, interval.end, schedule)
-            yield start.astimezone(UTC), end.astimezone(UTC)
-
-
 def deadline(start: datetime, minutes: int, schedule: Schedule | None) -> datetime:
     """``minutes`` after ``start``: elapsed time without a schedule, else only the time the
     schedule is open. Raises :class:`ScheduleError` if it is never open within a year."""
@@ -117,7 +96,7 @@ def deadline(start: datetime, minutes: int, schedule: Schedule | None) -> dateti
         return cursor
     # the day before: an interval crossing midnight may still be open at ``start``
     first_day = start.astimezone(schedule.tz).date() - timedelta(days=1)
-    for span_start, span_end in open_spans(schedule, first_day, HORIZON_DAYS + 1):
+    for span_start, span_end in schedule.open_spans(first_day, HORIZON_DAYS + 1):
         begin = max(span_start, cursor)
         if span_end <= begin:
             continue

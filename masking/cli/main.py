@@ -12,6 +12,7 @@ from lab.cli import asterisk_app, bench, demo
 from masking import redaction
 from masking.cli import (
     appeals,
+    campaigns,
     config,
     db,
     pool,
@@ -36,6 +37,8 @@ app.add_typer(staff.staff_app, name="staff")
 app.add_typer(pool.pool_app, name="pool")
 app.add_typer(shipments.shipment_app, name="shipment")
 app.add_typer(appeals.appeal_app, name="appeal")
+app.add_typer(campaigns.order_app, name="order")
+app.add_typer(campaigns.campaign_app, name="campaign")
 app.add_typer(recordings.recordings_app, name="recordings")
 app.add_typer(telephony.dialplan_app, name="dialplan")
 app.add_typer(asterisk_app, name="asterisk")

@@ -372,3 +372,122 @@ class SlaPolicy(Base):
     topic: Mapped[str] = mapped_column(String(40))  # AppealType for appeals
     first_call_minutes: Mapped[int] = mapped_column(Integer)
     resolve_minutes: Mapped[int] = mapped_column(Integer)
+
+
+class Order(Base):
+    """An order to confirm by phone (seed 003), sent by the shop's system and updated as it
+    changes. Its customer is its shipment's (the number is stored there once); its
+    confirmation case holds the notes, the audit and the attempts.
+
+    The dial state (``next_at`` and why not before, the claim of the call dialing it now,
+    an agreed callback) is kept here, per order: whichever path dials the order (a
+    progressive session, a preview click, a desk phone) claims this row first, so an order
+    is never dialed twice at once.
+    """
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        UniqueConstraint("site_id", "external_ref"),
+        # the worklist and the pick: a campaign's orders newest first; the rule's columns
+        # and the stored hint ride along, so the counts and the scan for due orders are
+        # read from the index alone
+        Index(
+            "ix_orders_worklist",
+            "site_id",
+            "created_at",
+            "payment_method",
+            "status",
+            "store",
+            "confirmed_at",
+            "wait_reason",
+            "next_at",
+            "id",
+        ),
+        # the due callbacks of the pick
+        Index("ix_orders_callback", "site_id", "callback_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    shipment_id: Mapped[int] = mapped_column(ForeignKey("shipments.id"), unique=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), unique=True)
+    source: Mapped[str] = mapped_column(String(64))
+    external_ref: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(40))  # the shop's: pending, pending_payment...
+    payment_method: Mapped[str] = mapped_column(String(40))  # wire_transfer, card...
+    store: Mapped[str] = mapped_column(String(64), default="")  # the shop's campaign / store
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())  # when the customer ordered
+    customer_tz: Mapped[str] = mapped_column(String(64))  # IANA zone of the customer
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    payment_details_resent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # dial state: dialable from next_at (None: now); wait_reason says why not before
+    next_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    wait_reason: Mapped[str | None] = mapped_column(String(20), default=None)
+    wait_detail: Mapped[str | None] = mapped_column(String(40), default=None)
+    dialing_call_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    dialing_since: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    callback_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    callback_owner_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), default=None)
+
+    site: Mapped[Site] = relationship()
+    shipment: Mapped[Shipment] = relationship()
+    case: Mapped[Case] = relationship()
+
+
+class Campaign(Base):
+    """A saved rule over a site's orders (seed 003's filter) and its attempt policy."""
+
+    __tablename__ = "campaigns"
+    __table_args__ = (UniqueConstraint("site_id", "code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    code: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(200), default="")
+    tz: Mapped[str] = mapped_column(String(64))  # "yesterday" and "Monday" are counted here
+    payment_methods: Mapped[list[str]] = mapped_column(JSON, default=list)
+    statuses: Mapped[list[str]] = mapped_column(JSON, default=list)
+    stores: Mapped[list[str]] = mapped_column(JSON, default=list)  # empty: every store
+    lookback_days: Mapped[int] = mapped_column(Integer, default=1)  # 1: from yesterday
+    monday_from_friday: Mapped[bool] = mapped_column(Boolean, default=True)
+    policy: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # AttemptPolicy fields
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    site: Mapped[Site] = relationship()
+
+
+class CampaignAssignment(Base):
+    """Who works a campaign, and from which day to which day (a week, seed 003)."""
+
+    __tablename__ = "campaign_assignments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    assigned_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class DialSession(Base):
+    """An operator's progressive dialing over a campaign: the service rings the operator's
+    phone, then the next due order, whenever the operator is free and has written the
+    note of the last attempt."""
+
+    __tablename__ = "dial_sessions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    state: Mapped[str] = mapped_column(String(20))  # DialSessionState
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    resumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    current_call_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    # the attempt whose note the operator still owes (no next call until it is written)
+    note_due_call_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    last_pick_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    idle_reason: Mapped[str | None] = mapped_column(String(40), default=None)

@@ -27,6 +27,7 @@ from masking.web import (
     appeals,
     audit,
     calls,
+    campaigns,
     i18n,
     items,
     pool,
@@ -49,7 +50,19 @@ SESSION_MAX_AGE = 12 * 3600
 _STATIC = Path(__file__).parent / "static"
 API_PREFIX = "/api/v1"
 # In this order the API's paths appear in the OpenAPI document.
-CAPABILITIES = (session, items, calls, team, sites, pool, reasons, audit, recordings, appeals)
+CAPABILITIES = (
+    session,
+    items,
+    calls,
+    team,
+    sites,
+    pool,
+    reasons,
+    audit,
+    recordings,
+    appeals,
+    campaigns,
+)
 
 
 class Guard:

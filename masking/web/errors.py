@@ -27,6 +27,7 @@ REFUSAL_STATUS: dict[Refusal, int] = {
     Refusal.INACTIVE: 403,
     Refusal.CLOSED: 409,
     Refusal.NO_PHONE: 409,
+    Refusal.ALREADY_DIALING: 409,
     Refusal.BAD_REASON: 422,
     Refusal.UNKNOWN_SHIPMENT: 404,
     Refusal.POOL_EXHAUSTED: 503,

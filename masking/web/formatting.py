@@ -13,12 +13,14 @@ from jinja2.runtime import Context
 from sqlalchemy import select
 
 from masking.policy import Action, may
-from masking.reasons import DEFAULT_REASONS
 from masking.storage.models import Site
 from masking.web import i18n
 
-_REASONS = {code: (ru, en) for code, ru, en, _ in DEFAULT_REASONS}
-_UNITS = {"ru": ("ч", "мин", "с"), "en": ("h", "min", "s")}
+_UNITS = {  # hours, minutes, seconds
+    "h": i18n.Text("ч", "h", "год"),
+    "min": i18n.Text("мин", "min", "хв"),
+    "s": i18n.Text("с", "s", "с"),
+}
 
 
 def _lang(context: Context) -> str:
@@ -30,7 +32,7 @@ def duration(seconds: int | float | None, lang: str) -> str:
     """``65`` -> "1 min 5 s" ("1 мин 5 с"); None -> ""."""
     if seconds is None:
         return ""
-    hours_u, minutes_u, seconds_u = _UNITS.get(lang, _UNITS["en"])
+    hours_u, minutes_u, seconds_u = (i18n.pick(_UNITS[u], lang) for u in ("h", "min", "s"))
     left = max(0, round(seconds))
     hours, left = divmod(left, 3600)
     minutes, secs = divmod(left, 60)
@@ -79,12 +81,21 @@ def label(prefix: str, code: str | None, lang: str) -> str:
 
 
 def reason_label(code: str | None, lang: str) -> str:
-    if not code:
-        return ""
-    pair = _REASONS.get(code)
-    if pair is None:
-        return code
-    return pair[0] if lang == "ru" else pair[1]
+    """A default reason's title in ``lang`` (masking.reasons.DEFAULT_REASONS); another
+    code as is."""
+    return label("rs_", code, lang)
+
+
+def reason_title(reason: dict[str, Any], lang: str) -> str:
+    """The title of a reason as the reasons list gives it (``code``, ``title_ru``,
+    ``title_en``): its own Russian or English title; in Ukrainian, a default reason's
+    Ukrainian title, any other reason's English one."""
+    if lang == "ru":
+        return str(reason.get("title_ru") or reason.get("code") or "")
+    key = "rs_" + str(reason.get("code"))
+    if lang == "uk" and key in i18n.TEXT:
+        return i18n.text(key, lang)
+    return str(reason.get("title_en") or reason.get("code") or "")
 
 
 def time_left(minutes: int | float | None, lang: str) -> str:
@@ -126,6 +137,10 @@ def install(env: Environment) -> None:
         return reason_label(code, _lang(context))
 
     @pass_context
+    def _reason_title(context: Context, reason: dict[str, Any]) -> str:
+        return reason_title(reason, _lang(context))
+
+    @pass_context
     def _left(context: Context, minutes: int | float | None) -> str:
         return time_left(minutes, _lang(context))
 
@@ -137,6 +152,7 @@ def install(env: Environment) -> None:
         "duration": _duration,
         "label": _label,
         "reason_label": _reason,
+        "reason_title": _reason_title,
         "time_left": _left,
         "appeal_type": _topic,
         "local": local_time,

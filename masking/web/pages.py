@@ -58,7 +58,7 @@ def render(
     flash = request.session.pop("flash", None) if p is not None else None
     error = context.pop("error", None)
     if isinstance(error, ApiError):
-        error = i18n.error_text(error.code, lang, error.message)
+        error = error_sentence(error, lang)
     base = {
         "request": request,
         "me": p,
@@ -68,10 +68,10 @@ def render(
         "flash": flash,
         "error": error,
         "path": request.url.path,
-        "errors_json": json.dumps({k: v[0 if lang == "ru" else 1] for k, v in i18n.ERRORS.items()}),
+        "errors_json": json.dumps({k: i18n.pick(v, lang) for k, v in i18n.ERRORS.items()}),
         "status_json": json.dumps(
             {
-                k.split("_", 1)[1]: v[0 if lang == "ru" else 1]
+                k.split("_", 1)[1]: i18n.pick(v, lang)
                 for k, v in i18n.TEXT.items()
                 if k.startswith(("st_", "d_"))
             }
@@ -81,6 +81,18 @@ def render(
     if request.query_params.get("lang") in i18n.LANGS:
         remember_lang(response, lang)
     return response
+
+
+def error_sentence(err: ApiError, lang: str) -> str:
+    """A refusal as a sentence in the console's language. A status change refused by a case
+    rule (it carries the rule's ``params``) is worded from the rule and its parameters;
+    any other refusal from its code, its English message filling ``{detail}``."""
+    params = err.extra.get("params")
+    if err.code in i18n.REFUSED_CHANGES and (
+        isinstance(params, dict) or err.code not in i18n.ERRORS
+    ):
+        return i18n.refused_change(err.code, lang, params if isinstance(params, dict) else {})
+    return i18n.error_text(err.code, lang, err.message)
 
 
 def remember_lang(response: Response, lang: str) -> None:
@@ -94,7 +106,7 @@ def flash_redirect(
     if err is not None:
         request.session["flash"] = {
             "kind": "error",
-            "text": i18n.error_text(err.code, lang, err.message),
+            "text": error_sentence(err, lang),
         }
     elif ok:
         request.session["flash"] = {"kind": "ok", "text": i18n.text(ok, lang)}

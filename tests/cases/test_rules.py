@@ -71,3 +71,26 @@ def test_automatic_close_needs_neither_note_nor_attempt(current: CaseStatus) -> 
 def test_unknown_kind() -> None:
     rule = rule_of("lottery", CaseStatus.NEW, CaseStatus.IN_PROGRESS, [], note="x")
     assert rule == "unknown_kind"
+
+
+def test_a_refusal_carries_the_parameters_of_its_sentence() -> None:
+    """The console words a refusal from the rule and its parameters (statuses, seconds),
+    never from the English message."""
+    cases = [
+        ((CaseStatus.IN_PROGRESS, CaseStatus.RESOLVED, []), "ok", "contact_required"),
+        ((CaseStatus.IN_PROGRESS, CaseStatus.NOT_RESOLVED, []), "ok", "attempt_required"),
+        ((CaseStatus.IN_PROGRESS, CaseStatus.RESOLVED, [ANSWERED_10]), " ", "note_required"),
+        ((CaseStatus.RESOLVED, CaseStatus.IN_PROGRESS, []), "ok", "transition"),
+    ]
+    params = {}
+    for args, note, rule in cases:
+        with pytest.raises(RuleBroken) as caught:
+            check_change(APPEAL, *args, note=note)
+        assert caught.value.rule == rule
+        params[rule] = caught.value.params
+    assert params["contact_required"] == {"target": "resolved", "seconds": 10}
+    assert params["attempt_required"] == {"target": "not_resolved"}
+    assert params["note_required"] == {"target": "resolved"}
+    assert params["transition"] == {"current": "resolved", "target": "in_progress"}
+    assert "10 s" in str(RuleBroken("contact_required", "needs 10 s", seconds=10))
+    assert all(type(v) in (str, int) for p in params.values() for v in p.values())

@@ -74,7 +74,7 @@ def test_appeals(new_page: Callable[[], Any], shots: Shots, seeded: Seeded) -> N
     page.click("#set-status")
     page.wait_for_load_state()
     flash = page.locator("p.msg.error").inner_text()
-    assert "разговора с покупателем" in flash and "10 s" in flash
+    assert "разговора с покупателем" in flash and "10 с" in flash
     assert "новое" in page.locator("#appeal-status").inner_text()
     shots(page, "refused")
 

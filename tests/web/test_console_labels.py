@@ -116,7 +116,7 @@ def test_an_appeal_shows_attempts_in_units_and_refuses_with_the_rule(
         data={"status": "resolved", "note": "talked", "csrf": csrf},
     )
     assert refused.status_code == 200
-    assert "разговора с покупателем" in refused.text and "10 s" in refused.text
+    assert "разговора с покупателем" in refused.text and "10 с" in refused.text
     assert "решено" not in refused.text.split('id="appeal-status"')[1].split("</dd>")[0]
     no_customer_digits(refused.text, world)
 

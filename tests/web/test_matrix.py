@@ -6,6 +6,7 @@ real number (in any common rendering of its digits).
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,6 +14,9 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from masking import accounts
+from masking.web import i18n
+from tests.support import appeals
 from tests.support.web import ROLES, Seeded
 
 SITE_ROLES = ("owner", "staff_manager", "employee", "employee_visible")
@@ -87,6 +91,34 @@ def _list_calls_expect(role: str, own: bool) -> int:
 
 REVEALERS = ("owner", "staff_manager", "employee_visible")
 ship = lambda w, s: w.shipment(s)  # noqa: E731
+
+# appeals (masking.policy): RECEIVE_APPEALS admin, owner, staff manager (their site);
+# WORK_APPEALS the site's owner, staff manager and employees; SEE_ALL_APPEALS admin (reads
+# every site's, works none); APPEALS_REPORT admin, owner, staff manager. QA: none of them.
+APPEAL_WORKERS = ("owner", "staff_manager", "employee", "employee_visible")
+APPEAL_MANAGERS = ("owner", "staff_manager")
+_appeal_refs = itertools.count()
+
+
+def appeal(w: Seeded, site: str) -> str:
+    """The id of site ``site``'s appeal about its first order (received on first use)."""
+    return appeals.receive(w.service, f"MATRIX-{site}", site_code=site, order_ref=w.shipment(site))
+
+
+def appeals_for(ok: int, roles: tuple[str, ...], admin: int = 403) -> Expect:
+    """Allowed to ``roles`` on their own site; the admin gets ``admin`` on every site."""
+
+    def expect(role: str, own: bool) -> int:
+        if role == "admin":
+            return admin
+        return ok if role in roles and own else 403
+
+    return expect
+
+
+def new_appeal(w: Seeded, s: str) -> dict[str, Any]:
+    return appeals.api_body(f"MATRIX-NEW-{next(_appeal_refs)}", site=s, order=w.shipment(s))
+
 
 CASES: list[Case] = [
     Case("me", "GET", lambda w, s: "/api/v1/me", everyone(200)),
@@ -207,6 +239,65 @@ CASES: list[Case] = [
         platform_only(200),
         body=lambda w, s: {"days": 3650, "dry_run": True},
     ),
+    Case(
+        "appeal intake",
+        "POST",
+        lambda w, s: "/api/v1/appeals",
+        appeals_for(201, APPEAL_MANAGERS, admin=201),
+        body=new_appeal,
+    ),
+    Case(
+        "appeals queue",
+        "GET",
+        lambda w, s: f"/api/v1/appeals?site={s}",
+        appeals_for(200, APPEAL_WORKERS, admin=200),
+    ),
+    Case(
+        "appeal",
+        "GET",
+        lambda w, s: f"/api/v1/appeals/{appeal(w, s)}",
+        appeals_for(200, APPEAL_WORKERS, admin=200),
+    ),
+    Case(
+        "appeal take",
+        "POST",
+        lambda w, s: f"/api/v1/appeals/{appeal(w, s)}/take",
+        appeals_for(200, APPEAL_WORKERS),
+    ),
+    Case(
+        "appeal note",
+        "POST",
+        lambda w, s: f"/api/v1/appeals/{appeal(w, s)}/notes",
+        appeals_for(200, APPEAL_WORKERS),
+        body=lambda w, s: {"text": "matrix check"},
+    ),
+    Case(
+        # allowed, then refused by the rules (409): no answered call about the appeal
+        "appeal status",
+        "PUT",
+        lambda w, s: f"/api/v1/appeals/{appeal(w, s)}/status",
+        appeals_for(409, APPEAL_WORKERS),
+        body=lambda w, s: {"status": "resolved", "note": "matrix check"},
+    ),
+    Case(
+        # a call through the masked path: those who may call the order's customer at all
+        "appeal call",
+        "POST",
+        lambda w, s: f"/api/v1/appeals/{appeal(w, s)}/calls",
+        appeals_for(201, REVEALERS),
+    ),
+    Case(
+        "appeals report",
+        "GET",
+        lambda w, s: f"/api/v1/appeals/report?site={s}",
+        appeals_for(200, APPEAL_MANAGERS, admin=200),
+    ),
+    Case(
+        "appeals report csv",
+        "GET",
+        lambda w, s: f"/api/v1/appeals/report?site={s}&format=csv",
+        appeals_for(200, APPEAL_MANAGERS, admin=200),
+    ),
 ]
 
 
@@ -257,5 +348,160 @@ def test_authorisation_matrix(client: TestClient, world: Seeded) -> None:
                 for digits in forbidden_digits:
                     if digits in text:
                         failures.append(f"{where}: response contains a customer's real number")
-    assert cells == len(ALL_ROLES) * 2 * len(CASES) == 7 * 2 * 27
+    assert cells == len(ALL_ROLES) * 2 * len(CASES) == 7 * 2 * 36
+    assert not failures, "\n".join(failures)
+
+
+# ---- the appeals pages of the console, signed in with a password ---------------------------
+PASSWORDS = {
+    "owner": "owner-pass",
+    "staff_manager": "manager-pass",
+    "employee": "emp-pass",
+    "employee_visible": "empvis-pass",
+    "admin": "admin-pass",
+    "qa": "qa-pass",
+}
+# what a console cell shows: "ok" (the page, or "saved" after a form), "login" (redirected
+# to /login), or the key of the refusal sentence shown (i18n.ERRORS; "rule": the rules
+# refused the status change)
+Outcome = Callable[[str, bool], str]
+
+
+def console_for(roles: tuple[str, ...], admin: str = "forbidden", ok: str = "ok") -> Outcome:
+    """``ok`` for ``roles`` on their own site, another site's refused; the admin gets
+    ``admin``; anyone else "forbidden"."""
+
+    def outcome(role: str, own: bool) -> str:
+        if role == "admin":
+            return admin
+        if role not in roles:
+            return "forbidden"
+        return ok if own else "other_site"
+
+    return outcome
+
+
+@dataclass(frozen=True)
+class Page:
+    name: str
+    method: str
+    path: Callable[[Seeded, str], str]
+    outcome: Outcome
+    form: Callable[[Seeded, str], dict[str, str]] | None = None
+
+
+def _manual_appeal(w: Seeded, s: str) -> dict[str, str]:
+    body = new_appeal(w, s)
+    return {
+        "site": s,
+        "appeal_id": body["appeal_id"],
+        "topic": body["type"],
+        "channel": body["channel"],
+        "order": body["order"],
+        "text": body["text"],
+    }
+
+
+PAGES: list[Page] = [
+    Page("queue", "GET", lambda w, s: f"/appeals?site={s}", console_for(APPEAL_WORKERS, "ok")),
+    Page(
+        "report",
+        "GET",
+        lambda w, s: f"/appeals/report?site={s}",
+        console_for(APPEAL_MANAGERS, "ok"),
+    ),
+    Page(
+        "appeal",
+        "GET",
+        lambda w, s: f"/appeals/{appeal(w, s)}",
+        console_for(APPEAL_WORKERS, "ok"),
+    ),
+    Page(
+        "take",
+        "POST",
+        lambda w, s: f"/appeals/{appeal(w, s)}/take",
+        console_for(APPEAL_WORKERS),
+    ),
+    Page(
+        "note",
+        "POST",
+        lambda w, s: f"/appeals/{appeal(w, s)}/note",
+        console_for(APPEAL_WORKERS),
+        form=lambda w, s: {"text": "matrix check"},
+    ),
+    Page(
+        "status",
+        "POST",
+        lambda w, s: f"/appeals/{appeal(w, s)}/status",
+        console_for(APPEAL_WORKERS, ok="rule"),
+        form=lambda w, s: {"status": "resolved", "note": "matrix check"},
+    ),
+    Page(
+        "manual entry",
+        "POST",
+        lambda w, s: "/appeals/new",
+        console_for(APPEAL_MANAGERS, "ok"),
+        form=_manual_appeal,
+    ),
+]
+RULE_SENTENCE = i18n.refused_change("contact_required", "ru", {"target": "resolved", "seconds": 10})
+
+
+def signed_in(client: TestClient, world: Seeded, role: str) -> tuple[TestClient, str]:
+    """A console client of ``role`` (anonymous: none) and its CSRF token."""
+    console = TestClient(client.app)
+    page = console.get("/login")
+    csrf = page.text.split('name="csrf" content="')[1].split('"')[0]
+    if role != "anonymous":
+        form = {"login": world.logins[role], "password": PASSWORDS[role], "csrf": csrf}
+        assert console.post("/login", data=form, follow_redirects=False).status_code == 303
+        page = console.get("/calls")
+        csrf = page.text.split('name="csrf" content="')[1].split('"')[0]
+    return console, csrf
+
+
+def shown(response: Any) -> str:
+    """What the console showed: "login", "ok", or the refusal's sentence key."""
+    if response.status_code == 303:
+        return "login" if response.headers["location"] == "/login" else "redirect"
+    text = response.text
+    if RULE_SENTENCE in text:
+        return "rule"
+    for code in ("forbidden", "other_site"):
+        if i18n.error_text(code, "ru") in text:
+            return code
+    if 'class="msg error"' in text or response.status_code != 200:
+        return f"error {response.status_code}"
+    return "ok"
+
+
+def test_console_appeals_matrix(client: TestClient, world: Seeded) -> None:
+    with world.service.db.session() as session:
+        manager = accounts.get_staff(session, world.logins["staff_manager"])
+        manager.password_hash = accounts.hash_password(PASSWORDS["staff_manager"])
+    forbidden_digits = leaked_digits(world.customers)
+    failures: list[str] = []
+    for role in ALL_ROLES:
+        console, csrf = signed_in(client, world, role)
+        for site in ("pvz1", "pvz2"):
+            own = site == "pvz1"
+            for page in PAGES:
+                expected = "login" if role == "anonymous" else page.outcome(role, own)
+                path = page.path(world, site)
+                if page.method == "GET":
+                    response = console.get(path, follow_redirects=False)
+                else:
+                    form = {**(page.form(world, site) if page.form else {}), "csrf": csrf}
+                    response = console.post(path, data=form, follow_redirects=False)
+                    if response.status_code == 303 and response.headers["location"] != "/login":
+                        response = console.get(response.headers["location"])
+                got = shown(response)
+                where = f"{role} x {'own' if own else 'other'} site x console {page.name}"
+                if got != expected:
+                    failures.append(f"{where}: {got} != {expected}")
+                if page.method == "POST" and expected == "ok" and "Сохранено." not in response.text:
+                    failures.append(f"{where}: not saved")
+                text = body_digits(response.text)
+                if any(digits in text for digits in forbidden_digits):
+                    failures.append(f"{where}: the page contains a customer's real number")
     assert not failures, "\n".join(failures)

@@ -14,7 +14,6 @@ from sqlalchemy import select
 from masking.service import MaskingService
 from masking.states import AppealChannel, AppealType, CaseStatus
 from masking.storage.models import Site
-from masking.web import i18n
 from masking.web.appeals import service as appeals
 from masking.web.auth import Service, check_csrf
 from masking.web.errors import ApiError
@@ -164,18 +163,13 @@ def set_status(
     note: str = Form("", max_length=4000),
     csrf: str = Form("", max_length=100),
 ) -> Response:
-    p = who(request)
-    url = f"/appeals/{case_id}"
-    try:
-        check_csrf(request, csrf)
-        appeals.set_status(service, p, case_id, status, note)
-    except ApiError as exc:
-        if exc.code in i18n.ERRORS:
-            return flash_redirect(request, url, err=exc)
-        # a rule without a sentence of its own: its message says what is missing
-        request.session["flash"] = {"kind": "error", "text": exc.message}
-        return flash_redirect(request, url)
-    return flash_redirect(request, url, ok="saved")
+    # a refusal by the case rules is worded in the console's language (pages.error_sentence)
+    return act(
+        request,
+        csrf,
+        f"/appeals/{case_id}",
+        lambda p: appeals.set_status(service, p, case_id, status, note),
+    )
 
 
 @router.post("/appeals/new")

@@ -53,7 +53,9 @@ def _bad(exc: AdminError) -> ApiError:
 
 
 def _refused(exc: RuleBroken) -> ApiError:
-    return ApiError(409, exc.rule, str(exc))
+    """409 with the rule as the code, its English message, and its ``params`` (statuses,
+    seconds) from which the console words the refusal in its own language."""
+    return ApiError(409, exc.rule, str(exc), params=dict(exc.params))
 
 
 # ---- views -------------------------------------------------------------------------------
@@ -335,7 +337,9 @@ async def call(
     desk phone, then the customer through the order's temporary number. Returns the call."""
     case = await run_in_threadpool(_workable, service, p, case_id)
     if case.status not in OPEN:
-        raise ApiError(409, "closed", f"status: the appeal is {case.status}")
+        raise _refused(
+            RuleBroken("closed", f"status: the appeal is {case.status}", current=case.status)
+        )
     order = await run_in_threadpool(_order_of, service, case.shipment_id)
     return await start_call(service, p, originator, order, CALL_REASON, channel, case.id)
 

@@ -1,0 +1,1 @@
+"""Order-confirmation campaigns (seed 003): orders, rules, attempt policy, dialing."""
