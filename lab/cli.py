@@ -84,7 +84,9 @@ BENCHMARKS = {
 
 
 def bench(
-    which: Annotated[str, typer.Argument(help="agi (FastAGI load), reveal (pool) or worklist (campaigns)")] = "agi",
+    which: Annotated[
+        str, typer.Argument(help="agi (FastAGI load), reveal (pool) or worklist (campaigns)")
+    ] = "agi",
 ) -> None:
     """Run a benchmark (lab/benchmarks) and print its table."""
     if which not in BENCHMARKS:

@@ -427,8 +427,8 @@ def decide(
 ) -> Verdict:
     """May the order be dialed at ``now`` (by ``staff_id``, for an owned callback), and if
     not, the first rule of :data:`RULE_ORDER` that blocks it (of several :data:`TIMED`
-    ones, the one that holds it back longest before ``until``) and the earliest moment (UTC) every rule allows,
-    assuming no call is made meanwhile.
+    ones, the one that holds it back longest before ``until``) and the earliest moment
+    (UTC) every rule allows, assuming no call is made meanwhile.
 
     ``closed``: the order is confirmed or its case closed. ``centre``: the site's schedule
     (None: always open). ``staff_id`` None is nobody in particular: not a callback's owner.
