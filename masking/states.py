@@ -17,6 +17,7 @@ class Direction(StrEnum):
     OUTBOUND = "outbound"  # staff desk phone dialed a temporary number
     INBOUND = "inbound"  # a customer called a virtual number back
     CLICK2CALL = "click2call"  # console/API: staff phone first, then the customer
+    HOTLINE = "hotline"  # a customer called a hotline DID: identified, then queued
 
 
 class Disposition(StrEnum):
@@ -112,3 +113,20 @@ class DialSessionState(StrEnum):
     RUNNING = "running"
     PAUSED = "paused"
     STOPPED = "stopped"
+
+
+class MatchType(StrEnum):
+    """How a hotline caller's number matched the team's orders (seed 004)."""
+
+    EXACT = "exact"
+    TYPO_1 = "typo_1"  # one digit off (substitution, transposition, one missing / extra)
+    TYPO_2 = "typo_2"  # two digits off
+    NONE = "none"
+
+
+class FieldMatch(StrEnum):
+    """What the service answers about one identity field the agent typed (never the value)."""
+
+    MATCH = "match"
+    CLOSE = "close"
+    NO_MATCH = "no_match"

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -171,6 +172,10 @@ class Shipment(Base):
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
     external_number: Mapped[str] = mapped_column(String(64))
     customer_phone: Mapped[str] = mapped_column(String(20), index=True)
+    # who the customer says they are (hotline identification compares, never shows them)
+    customer_name: Mapped[str] = mapped_column(String(200), default="")
+    customer_city: Mapped[str] = mapped_column(String(100), default="")
+    customer_address: Mapped[str] = mapped_column(String(300), default="")
     status: Mapped[str] = mapped_column(String(40), default="at_pickup_point")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -297,7 +302,8 @@ class Case(Base):
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
     source: Mapped[str] = mapped_column(String(64))  # the upstream system
     external_ref: Mapped[str] = mapped_column(String(64))  # its id of this work
-    shipment_id: Mapped[int] = mapped_column(ForeignKey("shipments.id"))
+    # None: an identification whose caller matched no order
+    shipment_id: Mapped[int | None] = mapped_column(ForeignKey("shipments.id"))
     topic: Mapped[str] = mapped_column(String(40))  # AppealType for appeals
     channel: Mapped[str | None] = mapped_column(String(20), default=None)  # AppealChannel
     text: Mapped[str] = mapped_column(Text, default="")
@@ -312,7 +318,7 @@ class Case(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     site: Mapped[Site] = relationship()
-    shipment: Mapped[Shipment] = relationship()
+    shipment: Mapped[Shipment | None] = relationship()
 
 
 class CaseNote(Base):
@@ -416,6 +422,7 @@ class Order(Base):
     status: Mapped[str] = mapped_column(String(40))  # the shop's: pending, pending_payment...
     payment_method: Mapped[str] = mapped_column(String(40))  # wire_transfer, card...
     store: Mapped[str] = mapped_column(String(64), default="")  # the shop's campaign / store
+    model: Mapped[str] = mapped_column(String(120), default="")  # what was bought
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())  # when the customer ordered
     customer_tz: Mapped[str] = mapped_column(String(64))  # IANA zone of the customer
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -491,3 +498,62 @@ class DialSession(Base):
     note_due_call_id: Mapped[str | None] = mapped_column(String(32), default=None)
     last_pick_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     idle_reason: Mapped[str | None] = mapped_column(String(40), default=None)
+
+
+class Hotline(Base):
+    """A hotline DID of a brand, answered by one site's team through its Asterisk queue."""
+
+    __tablename__ = "hotlines"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    did: Mapped[str] = mapped_column(String(20), unique=True)  # digits, as dialed in
+    brand: Mapped[str] = mapped_column(String(40))  # on the agent's phone: "Haier 4821"
+    queue: Mapped[str] = mapped_column(String(64))  # the app_queue queue of the team
+    region: Mapped[str] = mapped_column(String(2))  # the country numbers are read in (KZ)
+    support_email: Mapped[str] = mapped_column(String(200), default="")
+    # the service cannot identify (down, error): "queue" without identification, "prompt"
+    on_failure: Mapped[str] = mapped_column(String(10), default="queue")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    site: Mapped[Site] = relationship()
+
+
+class PhoneKey(Base):
+    """The typo index of customers' numbers: the national significant number with at most
+    one digit deleted (deletion-neighbourhood keys), so numbers within two edits of a
+    caller's are found by key lookups, never by a scan. Rebuilt from ``shipments``."""
+
+    __tablename__ = "phone_keys"
+
+    key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    shipment_id: Mapped[int] = mapped_column(
+        ForeignKey("shipments.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class HotlineContact(Base):
+    """One call to a hotline: whom the number matched, the agent who answered, what the
+    caller proved. Its case (kind identification) holds notes and audit."""
+
+    __tablename__ = "hotline_contacts"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    hotline_id: Mapped[int] = mapped_column(ForeignKey("hotlines.id"))
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), unique=True)
+    call_id: Mapped[str | None] = mapped_column(ForeignKey("call_records.id"), default=None)
+    code: Mapped[str] = mapped_column(String(8), index=True)  # short, shown on the agent's phone
+    caller_number: Mapped[str] = mapped_column(String(20))  # E.164 digits; never shown
+    match_type: Mapped[str] = mapped_column(String(10))  # MatchType
+    # [{"shipment_id": 1, "distance": 0}, ...]: the candidates, closest first
+    candidates: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), default=None)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # the candidate the caller proved to be (after full identification)
+    shipment_id: Mapped[int | None] = mapped_column(ForeignKey("shipments.id"), default=None)
+    verified: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # field -> FieldMatch
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    identified_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    voice_mismatch: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

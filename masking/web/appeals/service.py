@@ -344,9 +344,11 @@ async def call(
     return await start_call(service, p, originator, order, CALL_REASON, channel, case.id)
 
 
-def _order_of(service: MaskingService, shipment_id: int) -> str:
+def _order_of(service: MaskingService, shipment_id: int | None) -> str:
+    """The order an appeal is about (an appeal always has one; only an identification
+    whose caller matched nothing has none)."""
     with service.db.session() as session:
-        shipment = session.get(Shipment, shipment_id)
+        shipment = session.get(Shipment, shipment_id) if shipment_id is not None else None
         assert shipment is not None
         return shipment.external_number
 
