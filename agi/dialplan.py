@@ -20,7 +20,13 @@ from agi import variables
 
 # The dialplan shipped with the package (the repository's dialplan/ folder).
 DIALPLAN_DIR = dialplan.DIRECTORY
-REQUIRED_CONTEXTS = ("masking-operator", "masking-inbound", "masking-click2call", "masking-deny")
+REQUIRED_CONTEXTS = (
+    "masking-operator",
+    "masking-inbound",
+    "masking-click2call",
+    "masking-hotline",
+    "masking-deny",
+)
 FILES = ("masking.conf", "masking-globals.conf", "masking-contract.conf")
 MANAGER_SAMPLE = "manager.sample.conf"
 AGI_SECRET_QUERY = "?secret=${MASKING_AGI_SECRET},"  # noqa: S105 - a dialplan reference

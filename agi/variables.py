@@ -7,9 +7,13 @@ every name the dialplan reads is defined here, so rename both together.
 from typing import Final
 
 # What to do: exactly ACTION_DIAL lets the dialplan dial; anything else goes to denial.
+# A hotline call (route hotline-call) is put into a queue on exactly ACTION_QUEUE; there,
+# anything but that or an explicit denial takes the hotline's failure path (the caller
+# still reaches the queue, unidentified: MASKING_HOTLINE_ON_FAILURE).
 ACTION: Final = "MASKING_ACTION"
 ACTION_DIAL: Final = "dial"
 ACTION_DENY: Final = "deny"
+ACTION_QUEUE: Final = "queue"
 
 # Whom to dial. Operator and click-to-call legs: the customer's E.164 number without "+"
 # (digits only), dialed through the carrier trunk. Inbound: an "&"-joined list of
@@ -17,8 +21,11 @@ ACTION_DENY: Final = "deny"
 DIAL_NUMBER: Final = "MASKING_DIAL_NUMBER"
 DIAL_ENDPOINTS: Final = "MASKING_DIAL_ENDPOINTS"
 DIAL_TIMEOUT: Final = "MASKING_DIAL_TIMEOUT"
+# Hotline: the app_queue queue of the hotline's team (the shape of an endpoint name).
+QUEUE: Final = "MASKING_QUEUE"
 
-# Caller ID to present to the called side (virtual number, neutral name).
+# Caller ID to present to the called side (virtual number, neutral name; on a hotline
+# call the short case code and "<brand> <code>", never the caller's number).
 CALLERID_NUM: Final = "MASKING_CALLERID_NUM"
 CALLERID_NAME: Final = "MASKING_CALLERID_NAME"
 
@@ -41,6 +48,7 @@ ALL: Final = (
     DIAL_NUMBER,
     DIAL_ENDPOINTS,
     DIAL_TIMEOUT,
+    QUEUE,
     CALLERID_NUM,
     CALLERID_NAME,
     CALL_ID,

@@ -42,6 +42,8 @@ class Action(StrEnum):
     SEE_CAMPAIGNS = "see_campaigns"  # any campaign of the site, read-only
     WORK_CAMPAIGNS = "work_campaigns"  # dial and confirm: only a campaign assigned to you
     CAMPAIGNS_REPORT = "campaigns_report"
+    WORK_HOTLINE = "work_hotline"  # answer the site's hotline: the pop, verify, the actions
+    SEE_HOTLINE = "see_hotline"  # the hotline's recent contacts and their audit, read-only
 
 
 ALLOWED: dict[Action, frozenset[str]] = {
@@ -66,6 +68,8 @@ ALLOWED: dict[Action, frozenset[str]] = {
     Action.SEE_CAMPAIGNS: frozenset({Role.ADMIN, Role.OWNER, Role.STAFF_MANAGER, Role.QA}),
     Action.WORK_CAMPAIGNS: frozenset({Role.OWNER, Role.STAFF_MANAGER, Role.EMPLOYEE}),
     Action.CAMPAIGNS_REPORT: frozenset({Role.ADMIN, Role.OWNER, Role.STAFF_MANAGER, Role.QA}),
+    Action.WORK_HOTLINE: frozenset({Role.OWNER, Role.STAFF_MANAGER, Role.EMPLOYEE}),
+    Action.SEE_HOTLINE: frozenset({Role.ADMIN, Role.OWNER, Role.STAFF_MANAGER, Role.QA}),
 }
 
 

@@ -91,6 +91,8 @@ class AutoDetail(StrEnum):
     TAKEN = "taken"  # a staff member took the case
     FIRST_CALL = "first_call"  # the first call about the case started
     SLA_BREACHED = "sla_breached"  # not resolved within the SLA: closed by the service
+    CALL_HANDLED = "call_handled"  # a hotline call an agent answered has ended
+    CALL_ABANDONED = "call_abandoned"  # a hotline caller hung up before any agent answered
 
 
 class WaitReason(StrEnum):

@@ -6,6 +6,12 @@ a click-to-call staff leg is originated with ``ChannelId`` = the call id, so its
 and linkedid *are* the call id. An optional ``UserEvent(MaskingCall,CallId: <id>)`` from
 the dialplan teaches the mapping without a database lookup.
 
+A hotline call is queued (app_queue): the queue member that answers is named by the
+caller's ``DialEnd`` (``DialStatus: ANSWER``, ``DestChannel: PJSIP/<endpoint>-...``),
+and :func:`masking.hotline.contacts.agent_answered` pops the contact on that agent's
+console. (``AgentConnect`` says the same, but it is of the AMI class ``agent``, which the
+service's least-privilege user does not read; ``DialEnd`` is of class ``call``.)
+
 Reconciliation (after every login, on ``FullyBooted`` and periodically, see
 :class:`agi.ami.connection.AmiConnection`) closes the records whose calls Asterisk no
 longer has (``CoreShowChannels`` + ``Getvar MASKING_CALL_ID``).
@@ -16,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
@@ -25,6 +32,7 @@ from typing import Any
 from agi import variables
 from agi.ami.connection import AmiConnection, header
 from masking.calls import call_log
+from masking.hotline import contacts
 from masking.service import MaskingService
 from masking.shapes import is_call_id
 from masking.states import Disposition
@@ -39,6 +47,8 @@ _ORIGINATE_REASONS = {
     "8": Disposition.FAILED,  # congestion
     "0": Disposition.FAILED,  # could not create the channel
 }
+# a dialed PJSIP channel: PJSIP/<endpoint>-<8 hex digits>
+_PJSIP_CHANNEL = re.compile(r"^PJSIP/([A-Za-z0-9][A-Za-z0-9_.-]{0,63})-[0-9a-f]{8}$")
 
 
 @dataclass
@@ -175,8 +185,24 @@ class CallTracker:
             await asyncio.to_thread(
                 call_log.mark_answered, self.service, call.call_id, self.service.clock()
             )
+            await self._agent_answered(call, event)
         elif not call.answered and status:
             call.dial_status = status
+
+    async def _agent_answered(self, call: _Call, event: Mapping[str, Any]) -> None:
+        """Whose phone answered: for a hotline call (a queue member) its contact pops on
+        that agent's console; for any other call nothing happens."""
+        match = _PJSIP_CHANNEL.match(header(event, "DestChannel"))
+        if match is None:
+            return
+        await asyncio.to_thread(
+            contacts.agent_answered,
+            self.service,
+            call_id=call.call_id,
+            linked_id=header(event, "Linkedid") or None,
+            agent_endpoint=match[1],
+            at=self.service.clock(),
+        )
 
     async def _on_bridgeenter(self, event: Mapping[str, Any]) -> None:
         call = await self._resolve(header(event, "Uniqueid"), header(event, "Linkedid"))

@@ -8,13 +8,14 @@ callers turn it into channel variables with :func:`agi.routes.base.decision_vari
 
 from __future__ import annotations
 
-from agi.routes import click2call, inbound_call, operator_call
+from agi.routes import click2call, hotline_call, inbound_call, operator_call
 from agi.routes.base import Handler
 
 ROUTES: dict[str, Handler] = {
     "operator-call": operator_call.handle,
     "inbound-call": inbound_call.handle,
     "click2call": click2call.handle,
+    "hotline-call": hotline_call.handle,
 }
 
 __all__ = ["ROUTES", "Handler"]

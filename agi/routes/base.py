@@ -92,6 +92,8 @@ def decision_variables(decision: CallDecision) -> list[tuple[str, str]]:
         pairs.append((v.ANNOUNCE_RECORDING, "yes" if decision.announce_recording else "no"))
         pairs.append((v.ACTION, v.ACTION_DIAL))
         return pairs
+    if decision.action == v.ACTION_QUEUE:
+        return pairs + _queue_variables(decision)
     reason = decision.deny_reason or Refusal.UNAVAILABLE
     pairs.append((v.DENY_REASON, reason.value))
     pairs.append((v.PROMPT, decision.prompt or "masking/unavailable"))
@@ -101,6 +103,26 @@ def decision_variables(decision: CallDecision) -> list[tuple[str, str]]:
         pairs.append((v.OPENS_DAY, str(int(decision.opens_day))))
     pairs.append((v.ACTION, v.ACTION_DENY))
     return pairs
+
+
+def _queue_variables(decision: CallDecision) -> list[tuple[str, str]]:
+    """A hotline call into its team's queue: the queue (the shape of an endpoint name),
+    the caller ID the agents see (the case code: digits) and the recording, all required."""
+    if not is_endpoint(decision.queue):
+        raise InvalidDecision("invalid queue name")
+    if not is_callerid_number(decision.callerid_num):
+        raise InvalidDecision("caller ID number is not digits")
+    record = decision.record_file
+    if record is None or not _RECORD_FILE.match(record) or ".." in record:
+        raise InvalidDecision("unsafe recording path")
+    return [
+        (v.QUEUE, str(decision.queue)),
+        (v.CALLERID_NUM, str(decision.callerid_num)),
+        (v.CALLERID_NAME, safe_name(decision.callerid_name or "")),
+        (v.RECORD_FILE, record),
+        (v.ANNOUNCE_RECORDING, "yes" if decision.announce_recording else "no"),
+        (v.ACTION, v.ACTION_QUEUE),
+    ]
 
 
 def safe_variables(decision: CallDecision) -> tuple[CallDecision, list[tuple[str, str]]]:

@@ -90,6 +90,21 @@ class Phone:
     context: str = "masking-operator"
 
 
+@dataclass(frozen=True)
+class Queue:
+    """An app_queue queue: a team's hotline queue (``queues.conf``), its agents' desk
+    phones (:class:`Phone` names) static members rung together; ``dids`` are the hotline
+    DIDs routed to ``masking-hotline`` with this queue as the fallback, from the carrier
+    trunk's context (``lab-carrier``, which includes ``masking-inbound`` for every other
+    number)."""
+
+    name: str
+    members: tuple[str, ...]
+    dids: tuple[str, ...] = ()
+    strategy: str = "ringall"
+    ring_timeout: int = 15  # seconds each member rings per try
+
+
 def default_phones() -> tuple[Phone, ...]:
     return (
         Phone("desk1", "desk1-secret"),
@@ -173,6 +188,7 @@ class LocalAsterisk:
         agi: str = "127.0.0.1:4573",
         carrier: str = "127.0.0.1:5070",
         phones: Sequence[Phone] | None = None,
+        queues: Sequence[Queue] = (),
         hotline: str = "",
         extra_dialplan: str = "",
         rootfs: Path | None = None,
@@ -191,6 +207,7 @@ class LocalAsterisk:
         self.agi = agi
         self.carrier = carrier
         self.phones = tuple(phones) if phones is not None else default_phones()
+        self.queues = tuple(queues)
         self.hotline = hotline
         self.extra_dialplan = extra_dialplan
         self.rootfs = rootfs
@@ -217,6 +234,12 @@ class LocalAsterisk:
     @property
     def output_file(self) -> Path:
         return self.paths.log / "asterisk.out"
+
+    @property
+    def carrier_context(self) -> str:
+        """Where the carrier trunk's calls go: ``lab-carrier`` (the hotline DIDs, then
+        ``masking-inbound``) when a queue has DIDs, else ``masking-inbound`` itself."""
+        return "lab-carrier" if any(q.dids for q in self.queues) else "masking-inbound"
 
     @property
     def sip_address(self) -> str:
@@ -250,6 +273,9 @@ class LocalAsterisk:
             "carrier_header_name": CARRIER_HEADER_NAME,
             "carrier_header_value": CARRIER_HEADER_VALUE,
             "phones": self.phones,
+            "queues": self.queues,
+            "hotline_dids": [(did, q.name) for q in self.queues for did in q.dids],
+            "carrier_context": self.carrier_context,
             "hotline": self.hotline,
             "extra_dialplan": self.extra_dialplan,
         }
@@ -492,6 +518,7 @@ class LocalAsterisk:
             "agi": self.agi,
             "carrier": self.carrier,
             "phones": [asdict(p) for p in self.phones],
+            "queues": [asdict(q) for q in self.queues],
             "hotline": self.hotline,
             "dialplan_dir": str(self.dialplan_dir),
             "started_at": time.time(),
@@ -514,6 +541,10 @@ class LocalAsterisk:
             agi=data.get("agi", "127.0.0.1:4573"),
             carrier=data.get("carrier", "127.0.0.1:5070"),
             phones=[Phone(**p) for p in data.get("phones", [])],
+            queues=[
+                Queue(**{**q, "members": tuple(q["members"]), "dids": tuple(q["dids"])})
+                for q in data.get("queues", [])
+            ],
             hotline=data.get("hotline", ""),
             rootfs=Path(data["rootfs"]) if data.get("rootfs") else None,
             dialplan_dir=Path(data.get("dialplan_dir") or DIALPLAN_DIR),

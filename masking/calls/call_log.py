@@ -16,6 +16,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from masking.campaigns import worklist
+from masking.hotline import contacts
 from masking.recordings import safe_path
 from masking.service import MaskingService
 from masking.states import CallStatus, Disposition
@@ -169,8 +170,7 @@ def mark_ended(
         if bridged_seconds is None and record.answered_at is not None:
             bridged_seconds = int((record.ended_at - record.answered_at).total_seconds())
         record.bridged_seconds = max(0, bridged_seconds) if bridged_seconds is not None else None
-        # an attempt on an order to confirm: its claim ends with it, in this transaction
-        worklist.attempt_ended(session, record, service.clock())
+        _case_call_ended(session, record, service.clock())
     log.info(
         "call %s: ended %s (cause %s, %ss bridged)",
         call_id,
@@ -179,6 +179,13 @@ def mark_ended(
         record.bridged_seconds,
     )
     return True
+
+
+def _case_call_ended(session: Session, record: CallRecord, now: datetime) -> None:
+    """What the end of a call means for its case, in the transaction that ends it: an
+    order's claim is released (campaigns), a hotline call's case is closed (hotline)."""
+    worklist.attempt_ended(session, record, now)
+    contacts.call_ended(session, record, now)
 
 
 def _attach(record: CallRecord, recordings_dir: Path) -> None:
@@ -334,7 +341,7 @@ def reconcile(
             record.ended_at = max(now, record.started_at)
             record.status = CallStatus.ENDED
             _attach(record, directory)
-            worklist.attempt_ended(session, record, now)
+            _case_call_ended(session, record, now)
             closed.append(record.id)
             log.warning(
                 "call %s: closed by reconciliation as %s (%s)",

@@ -29,12 +29,15 @@ DENY_PROMPTS: dict[Refusal, str] = {
 @dataclass(frozen=True)
 class CallDecision:
     call_id: str
-    action: Literal["dial", "deny"]
+    # "queue": a hotline call goes into the app_queue queue ``queue`` (agents answer)
+    action: Literal["dial", "deny", "queue"]
     deny_reason: Refusal | None = None
     # operator / click-to-call: customer's E.164 number without "+"
     dial_number: str | None = None
     # inbound: PJSIP endpoint names of the site's phones
     dial_endpoints: tuple[str, ...] = field(default_factory=tuple)
+    # hotline: the team's queue
+    queue: str | None = None
     dial_timeout_s: int = 45
     callerid_num: str | None = None
     callerid_name: str | None = None

@@ -44,7 +44,7 @@ from masking.campaigns.policy import (
     decide,
 )
 from masking.cases import lifecycle, outbox
-from masking.cases.rules import OPEN, RuleBroken
+from masking.cases.rules import OPEN, Attempt, RuleBroken
 from masking.hours import Schedule, ScheduleError, zone
 from masking.numbers.phones import InvalidPhoneNumber, mask_number, normalize
 from masking.service import MaskingService
@@ -89,6 +89,11 @@ CSV_COLUMNS = {
     "created_at": "created_at",
     "customer_phone": "phone",
     "customer_tz": "timezone",
+    # optional: what the hotline asks the caller to say
+    "model": "model",
+    "customer_name": "name",
+    "customer_city": "city",
+    "customer_address": "address",
 }
 
 
@@ -109,6 +114,21 @@ class IncomingOrder:
     created_at: datetime
     customer_phone: str | None
     customer_tz: str
+    # what the hotline asks the caller to say (seed 004); compared, never shown; empty on an
+    # update: unchanged
+    model: str = ""
+    customer_name: str = ""
+    customer_city: str = ""
+    customer_address: str = ""
+
+
+# the identity fields and the model: their column sizes
+IDENTITY_LIMITS = {
+    "model": 120,
+    "customer_name": 200,
+    "customer_city": 100,
+    "customer_address": 300,
+}
 
 
 def _token(value: str) -> str:
@@ -159,8 +179,23 @@ def _check(
             phone = normalize(raw.customer_phone or "", site.phone_region, field="")
         except InvalidPhoneNumber as exc:
             raise bad("customer_phone", exc.reason) from None
+    identity: dict[str, str] = {}
+    for name, limit in IDENTITY_LIMITS.items():
+        value = " ".join((getattr(raw, name) or "").split())
+        if len(value) > limit:
+            # the value itself is personal data: the error names only the field
+            raise bad(name, f"is longer than {limit} characters")
+        identity[name] = value
     return IncomingOrder(
-        raw.source, external_ref, status, payment_method, store, created_at, phone, tz_name
+        raw.source,
+        external_ref,
+        status,
+        payment_method,
+        store,
+        created_at,
+        phone,
+        tz_name,
+        **identity,
     )
 
 
@@ -212,6 +247,7 @@ def _write(
                 changed = True
         revoked: list[Binding] = []
         shipment = order.shipment
+        changed = _identify(order, shipment, incoming) or changed
         if incoming.customer_phone and incoming.customer_phone != shipment.customer_phone:
             shipment.customer_phone = incoming.customer_phone
             revoked = _revoke_live(session, shipment, now)
@@ -283,9 +319,27 @@ def _write(
         updated_at=now,
     )
     session.add(order)
+    _identify(order, shipment, incoming)
     session.flush()
     refresh_hint(session, order, now)
     return _Written(order, True, True, revoked)
+
+
+def _identify(order: Order, shipment: Shipment, incoming: IncomingOrder) -> bool:
+    """Write the model and the customer's identity where the shop sent them (an empty
+    field leaves what is stored); True when something changed."""
+    changed = False
+    targets: list[tuple[object, str, str]] = [
+        (order, "model", incoming.model),
+        (shipment, "customer_name", incoming.customer_name),
+        (shipment, "customer_city", incoming.customer_city),
+        (shipment, "customer_address", incoming.customer_address),
+    ]
+    for target, name, value in targets:
+        if value and getattr(target, name) != value:
+            setattr(target, name, value)
+            changed = True
+    return changed
 
 
 def _release(service: MaskingService, site: Site, revoked: Iterable[Binding]) -> None:
@@ -349,12 +403,14 @@ def _parse_time(value: str) -> datetime:
 def import_csv(service: MaskingService, site_code: str, text: str, source: str) -> ImportReport:
     """CSV with columns order_id, status, payment_method, store, created_at (ISO 8601 with
     offset), phone, timezone (the last three may be empty on a known order; an empty
-    timezone is the site's). All or nothing: every row is checked first and the first bad
-    one aborts the import with its line number. ``added``: new orders; ``skipped``: known
-    orders (updated where something changed)."""
+    timezone is the site's) and, optional, model, name, city, address (for the hotline).
+    All or nothing: every row is checked first and the first bad one aborts the import
+    with its line number. ``added``: new orders; ``skipped``: known orders (updated where
+    something changed)."""
     now = service.clock()
     rows = read_csv_column(text, CSV_COLUMNS["external_ref"])
-    required = [c for k, c in CSV_COLUMNS.items() if k != "store"]
+    optional = {"store", *IDENTITY_LIMITS}
+    required = [c for k, c in CSV_COLUMNS.items() if k not in optional]
     missing = [c for c in required if rows and c not in rows[0][1]]
     if missing:
         raise AdminError(f"csv: the header must contain a {missing[0]!r} column")
@@ -379,6 +435,10 @@ def import_csv(service: MaskingService, site_code: str, text: str, source: str) 
                         created_at=created_at,
                         customer_phone=row.get("phone"),
                         customer_tz=row.get("timezone") or "",
+                        model=row.get("model") or "",
+                        customer_name=row.get("name") or "",
+                        customer_city=row.get("city") or "",
+                        customer_address=row.get("address") or "",
                     )
                     incoming = _check(site, now, raw, label=CSV_COLUMNS, where=where)
                     if incoming.external_ref in seen:
@@ -605,7 +665,7 @@ def _check_staff(session: Session, order: Order, staff_id: int) -> Staff:
     return staff
 
 
-def _check_contact(session: Session, order: Order) -> None:
+def _check_contact(session: Session, order: Order, evidence: Sequence[Attempt] = ()) -> None:
     """The campaign's policy may ask for a longer conversation than the case rules do."""
     policy = context_of(session, order).policy
     rows = session.execute(
@@ -613,8 +673,9 @@ def _check_contact(session: Session, order: Order) -> None:
             CallRecord.case_id == order.case_id
         )
     ).all()
+    calls = [(d, b) for d, b in rows] + [(a.disposition, a.bridged_seconds) for a in evidence]
     if not any(
-        d == Disposition.ANSWERED and (b or 0) >= policy.min_bridged_seconds for d, b in rows
+        d == Disposition.ANSWERED and (b or 0) >= policy.min_bridged_seconds for d, b in calls
     ):
         seconds = max(policy.min_bridged_seconds, 10)
         raise RuleBroken(
@@ -626,7 +687,12 @@ def _check_contact(session: Session, order: Order) -> None:
 
 
 def _close(
-    service: MaskingService, order_id: int, staff_id: int, target: CaseStatus, note: str
+    service: MaskingService,
+    order_id: int,
+    staff_id: int,
+    target: CaseStatus,
+    note: str,
+    evidence: Sequence[Attempt] = (),
 ) -> None:
     with service.db.session() as session:
         order = _order(session, order_id)
@@ -634,7 +700,7 @@ def _close(
         case_id = order.case_id
         if (note or "").strip() and not _closed(session, order):
             if target == CaseStatus.CONFIRMED:
-                _check_contact(session, order)
+                _check_contact(session, order, evidence)
             elif not attempts_of(session, [case_id])[case_id]:
                 raise RuleBroken(
                     "attempt_required",
@@ -643,7 +709,7 @@ def _close(
                 )
     # the rules of the confirmation kind decide on the evidence (RuleBroken); the status
     # change, its note, audit and event out are one transaction
-    lifecycle.change_status(service, case_id, staff_id, target, note)
+    lifecycle.change_status(service, case_id, staff_id, target, note, evidence=evidence)
     now = service.clock()
     with service.db.session() as session:
         order = _order(session, order_id, lock=True)
@@ -658,12 +724,22 @@ def _close(
     log.info("order %s: %s by staff %s", order_id, target, staff_id)
 
 
-def confirm(service: MaskingService, order_id: int, staff_id: int, note: str) -> None:
+def confirm(
+    service: MaskingService,
+    order_id: int,
+    staff_id: int,
+    note: str,
+    *,
+    evidence: Sequence[Attempt] = (),
+) -> None:
     """The customer confirmed the order on the phone: only after an answered call of at
     least the policy's ``min_bridged_seconds`` (>= 10 s) about it, with a note; raises
     :class:`RuleBroken` (``note_required``, ``contact_required``, ``transition``). Ends the
-    order's attempts; the case's status change goes out through the outbox."""
-    _close(service, order_id, staff_id, CaseStatus.CONFIRMED, note)
+    order's attempts; the case's status change goes out through the outbox.
+    ``evidence``: a call with the customer about the order that is not one of its
+    attempts (the customer called the hotline and was identified on this order: that
+    call, still up, counts for the seconds since it was answered)."""
+    _close(service, order_id, staff_id, CaseStatus.CONFIRMED, note, evidence)
 
 
 def decline(service: MaskingService, order_id: int, staff_id: int, note: str) -> None:

@@ -4,6 +4,7 @@ rules of its kind (:mod:`masking.cases.rules`), every change audited and sent ou
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -144,10 +145,18 @@ def add_note(service: MaskingService, case_id: str, staff_id: int, text: str) ->
 
 
 def change_status(
-    service: MaskingService, case_id: str, staff_id: int, target: str, note: str
+    service: MaskingService,
+    case_id: str,
+    staff_id: int,
+    target: str,
+    note: str,
+    *,
+    evidence: Sequence[Attempt] = (),
 ) -> None:
     """A person sets the status; the rules of the case's kind decide on the evidence
-    (raises :class:`RuleBroken`). The note is kept with the change."""
+    (raises :class:`RuleBroken`). The note is kept with the change. ``evidence``: calls
+    about the case kept under another case (a hotline call of the customer, see
+    :func:`masking.hotline.verify.confirm_order`) that count beside its own attempts."""
     try:
         wanted = CaseStatus(target)
     except ValueError:
@@ -157,19 +166,25 @@ def change_status(
     now = service.clock()
     with service.db.session() as session:
         case = locked_case(session, case_id)
-        check_change(case.kind, case.status, wanted, attempts(session, case.id), note=note)
+        done = [*attempts(session, case.id), *evidence]
+        check_change(case.kind, case.status, wanted, done, note=note)
         text = note.strip()[:MAX_NOTE]
         session.add(CaseNote(case_id=case.id, staff_id=staff_id, at=now, text=text))
         _set_status(session, case, wanted, now, staff_id=staff_id, detail=text)
 
 
-def close_automatically(session: Session, case: Case, at: datetime, why: str) -> None:
-    """The service's own change (SLA timer): Not resolved, marked automatic, audited and
-    sent out like any other. The caller holds the case's row lock."""
-    check_change(case.kind, case.status, CaseStatus.NOT_RESOLVED, (), note=None, automatic=True)
-    _set_status(
-        session, case, CaseStatus.NOT_RESOLVED, at, staff_id=None, detail=why, automatic=True
-    )
+def close_automatically(
+    session: Session,
+    case: Case,
+    at: datetime,
+    why: str,
+    target: CaseStatus = CaseStatus.NOT_RESOLVED,
+) -> None:
+    """The service's own change (the SLA timer, the end of a hotline call): ``target``,
+    marked automatic, audited and sent out like any other. The caller holds the case's
+    row lock."""
+    check_change(case.kind, case.status, target, (), note=None, automatic=True)
+    _set_status(session, case, target, at, staff_id=None, detail=why, automatic=True)
 
 
 def attempt_started(session: Session, case_id: str, at: datetime) -> None:

@@ -63,7 +63,28 @@ CONFIRMATION = KindRules(
     closing=frozenset({CaseStatus.CONFIRMED, CaseStatus.NOT_RESOLVED}),
 )
 
-RULES: dict[str, KindRules] = {CaseKind.APPEAL: APPEAL, CaseKind.CONFIRMATION: CONFIRMATION}
+# a hotline call to identify (seed 004): the call is the work; it is in progress once an
+# agent answers and the service closes it when the call ends (resolved: an agent talked
+# to the caller; not resolved: nobody answered). A person may close it earlier, with a note.
+IDENTIFICATION = KindRules(
+    transitions={
+        CaseStatus.NEW: frozenset(
+            {CaseStatus.IN_PROGRESS, CaseStatus.RESOLVED, CaseStatus.NOT_RESOLVED}
+        ),
+        CaseStatus.IN_PROGRESS: frozenset({CaseStatus.RESOLVED, CaseStatus.NOT_RESOLVED}),
+        CaseStatus.RESOLVED: frozenset(),
+        CaseStatus.NOT_RESOLVED: frozenset(),
+    },
+    claims_contact=frozenset({CaseStatus.RESOLVED}),
+    claims_failure=frozenset(),
+    closing=frozenset({CaseStatus.RESOLVED, CaseStatus.NOT_RESOLVED}),
+)
+
+RULES: dict[str, KindRules] = {
+    CaseKind.APPEAL: APPEAL,
+    CaseKind.CONFIRMATION: CONFIRMATION,
+    CaseKind.IDENTIFICATION: IDENTIFICATION,
+}
 
 
 class RuleBroken(ValueError):

@@ -15,6 +15,7 @@ from masking.cli import (
     campaigns,
     config,
     db,
+    hotline,
     pool,
     recordings,
     reveal,
@@ -39,6 +40,7 @@ app.add_typer(shipments.shipment_app, name="shipment")
 app.add_typer(appeals.appeal_app, name="appeal")
 app.add_typer(campaigns.order_app, name="order")
 app.add_typer(campaigns.campaign_app, name="campaign")
+app.add_typer(hotline.hotline_app, name="hotline")
 app.add_typer(recordings.recordings_app, name="recordings")
 app.add_typer(telephony.dialplan_app, name="dialplan")
 app.add_typer(asterisk_app, name="asterisk")

@@ -28,6 +28,7 @@ from masking.web import (
     audit,
     calls,
     campaigns,
+    hotline,
     i18n,
     items,
     pool,
@@ -62,6 +63,7 @@ CAPABILITIES = (
     recordings,
     appeals,
     campaigns,
+    hotline,
 )
 
 

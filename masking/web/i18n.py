@@ -219,6 +219,14 @@ TEXT: dict[str, Text] = {
     "deny_invalid_input": Text("неверный номер", "invalid number", "неправильний номер"),
     "ed_taken": Text("взято в работу", "taken", "взято в роботу"),
     "ed_first_call": Text("первый звонок", "first call", "перший дзвінок"),
+    "ed_call_handled": Text(
+        "звонок принят и завершён", "call answered and ended", "дзвінок прийнято й завершено"
+    ),
+    "ed_call_abandoned": Text(
+        "клиент не дождался ответа",
+        "caller hung up before an answer",
+        "клієнт не дочекався відповіді",
+    ),
     "ed_sla_breached": Text(
         "не решено в срок (SLA)", "not resolved within the SLA", "не вирішено вчасно (SLA)"
     ),
@@ -719,6 +727,197 @@ TEXT: dict[str, Text] = {
         "payment details resent",
         "реквізити надіслано повторно",
     ),
+    # the hotline (issue 12, seed 004): the screen pop, verification without revealing
+    "hotline": Text("Горячая линия", "Hotline", "Гаряча лінія"),
+    "hl_waiting": Text(
+        "Сейчас звонка нет. Когда вы ответите на звонок горячей линии, здесь появится "
+        "карточка звонящего.",
+        "No call now. When you answer a hotline call, the caller's card appears here.",
+        "Зараз дзвінка немає. Коли ви відповісте на дзвінок гарячої лінії, тут з'явиться "
+        "картка того, хто телефонує.",
+    ),
+    "hl_call": Text("Звонок", "Call", "Дзвінок"),
+    "hl_call_code": Text("Звонок", "Call", "Дзвінок"),
+    "hl_caller": Text("Номер звонящего", "Caller's number", "Номер того, хто телефонує"),
+    "hl_no_caller": Text("номер скрыт", "number withheld", "номер приховано"),
+    "hl_call_state": Text("Разговор", "Conversation", "Розмова"),
+    "hl_live": Text("идёт", "in progress", "триває"),
+    "hl_ended": Text("завершён", "ended", "завершено"),
+    "hl_match": Text("Совпадение номера", "Number match", "Збіг номера"),
+    "mt_exact": Text("точное", "exact", "точний"),
+    "mt_typo_1": Text("опечатка, 1 цифра", "typo, 1 digit", "помилка, 1 цифра"),
+    "mt_typo_2": Text("опечатка, 2 цифры", "typo, 2 digits", "помилка, 2 цифри"),
+    "mt_none": Text("нет совпадения", "none", "немає збігу"),
+    "hl_distance_0": Text("номер совпадает", "same number", "номер збігається"),
+    "hl_distance_1": Text(
+        "номер отличается на 1 цифру", "number 1 digit off", "номер відрізняється на 1 цифру"
+    ),
+    "hl_distance_2": Text(
+        "номер отличается на 2 цифры", "number 2 digits off", "номер відрізняється на 2 цифри"
+    ),
+    "hl_ambiguous": Text(
+        "Похожие номера у нескольких разных покупателей: спросите, о каком заказе речь.",
+        "Several different customers have numbers as close: ask which order it is about.",
+        "Схожі номери в кількох різних покупців: запитайте, про яке замовлення йдеться.",
+    ),
+    "hl_order_number": Text("Номер заказа", "Order number", "Номер замовлення"),
+    "hl_model": Text("Модель", "Model", "Модель"),
+    "hl_store": Text("Где куплен", "Where bought", "Де куплено"),
+    "hl_awaiting": Text("ожидает подтверждения", "awaiting confirmation", "очікує підтвердження"),
+    "hl_confirmed": Text("подтверждён по телефону", "confirmed by phone", "підтверджено телефоном"),
+    "hl_no_match": Text(
+        "Номер звонящего не найден в заказах. Изменения в заказе возможны только при звонке "
+        "с номера из заказа; на сервисные вопросы можно ответить (ниже).",
+        "The caller's number is in no order. Changes need a call from the order's number; "
+        "service questions can be answered (below).",
+        "Номера того, хто телефонує, немає в замовленнях. Зміни в замовленні можливі лише "
+        "під час дзвінка з номера із замовлення; на сервісні питання можна відповісти "
+        "(нижче).",
+    ),
+    "hl_no_contact": Text(
+        "Номера из заказа у клиента больше нет? Предложите написать из личного кабинета на "
+        "сайте или на почту",
+        "The customer no longer has the order's number? Suggest writing from their account "
+        "on the website or to",
+        "Номера із замовлення в клієнта більше немає? Запропонуйте написати з особистого "
+        "кабінету на сайті або на пошту",
+    ),
+    "hl_verify": Text("Проверка личности", "Identity check", "Перевірка особи"),
+    "hl_never_say": Text(
+        "Не называйте клиенту ФИО и адрес из заказа: клиент называет их сам. Введите то, "
+        "что он сказал.",
+        "Never say the name or address from the order: the customer says them. Type what "
+        "they said.",
+        "Не називайте клієнтові ПІБ та адресу із замовлення: клієнт називає їх сам. Введіть "
+        "те, що він сказав.",
+    ),
+    "hl_field_name": Text("ФИО", "Name", "ПІБ"),
+    "hl_field_order": Text("Номер заказа", "Order number", "Номер замовлення"),
+    "hl_field_city": Text("Город", "City", "Місто"),
+    "hl_field_address": Text("или адрес", "or address", "або адреса"),
+    "hl_which_order": Text("Заказ", "Order", "Замовлення"),
+    "hl_by_number": Text("по названному номеру", "by the number said", "за названим номером"),
+    "hl_verify_hint": Text(
+        "Нужны ФИО, номер заказа и город (или адрес) — все совпадают с одной попытки. "
+        "«Похоже» — переспросите клиента.",
+        "Name, order number and city (or address) must all match in one try. “Close”: ask "
+        "the customer again.",
+        "Потрібні ПІБ, номер замовлення і місто (або адреса) — усі збігаються з однієї "
+        "спроби. «Схоже» — перепитайте клієнта.",
+    ),
+    "hl_check": Text("Проверить", "Check", "Перевірити"),
+    "hl_checked": Text("Проверено.", "Checked.", "Перевірено."),
+    "fm_match": Text("совпадает", "match", "збігається"),
+    "fm_close": Text("похоже — переспросите", "close: ask again", "схоже — перепитайте"),
+    "fm_no_match": Text("не совпадает", "no match", "не збігається"),
+    "hl_tries_left": Text(
+        "Осталось попыток: {n} из {of}.",
+        "Tries left: {n} of {of}.",
+        "Залишилось спроб: {n} з {of}.",
+    ),
+    "hl_tries_over": Text(
+        "Попытки исчерпаны: клиент не идентифицирован, изменения в заказе на этом звонке "
+        "невозможны.",
+        "No tries left: the caller is not identified; no change to the order on this call.",
+        "Спроби вичерпано: клієнта не ідентифіковано, зміни в замовленні під час цього "
+        "дзвінка неможливі.",
+    ),
+    "hl_identified": Text(
+        "Клиент идентифицирован по заказу {order}.",
+        "The caller is identified on order {order}.",
+        "Клієнта ідентифіковано за замовленням {order}.",
+    ),
+    "hl_identified_short": Text("идентифицирован", "identified", "ідентифіковано"),
+    "hl_not_identified_short": Text("не идентифицирован", "not identified", "не ідентифіковано"),
+    "hl_voice_note": Text(
+        "Голос явно не покупателя (почему)",
+        "The voice is clearly not the buyer's (why)",
+        "Голос явно не покупця (чому)",
+    ),
+    "hl_voice_flag": Text("Голос не соответствует", "Voice does not match", "Голос не відповідає"),
+    "hl_voice_short": Text("голос не соответствует", "voice mismatch", "голос не відповідає"),
+    "hl_voice_flagged": Text(
+        "Голос не соответствует покупателю: вопрос можно решить, но изменения в заказе "
+        "невозможны — скажите, что покупатель или получатель должен сам позвонить на горячую "
+        "линию.",
+        "The voice does not match the buyer: the question may be answered, but no change to "
+        "the order; say the buyer or recipient must call the hotline himself.",
+        "Голос не відповідає покупцеві: питання можна вирішити, але зміни в замовленні "
+        "неможливі — скажіть, що покупець або отримувач має сам зателефонувати на гарячу "
+        "лінію.",
+    ),
+    "hl_open": Text(
+        "Открыть заказ для изменений", "Open the order for changes", "Відкрити замовлення для змін"
+    ),
+    "hl_opened": Text("Заказ открыт", "Order open", "Замовлення відкрито"),
+    "hl_confirm_hint": Text(
+        "Заказ ожидает подтверждения: скажите клиенту, что видите его заказ и его нужно "
+        "подтвердить. Этот звонок засчитывается как разговор с покупателем.",
+        "The order awaits confirmation: tell the customer you see their order and it needs "
+        "confirming. This call counts as the conversation with the buyer.",
+        "Замовлення очікує підтвердження: скажіть клієнтові, що бачите його замовлення і його "
+        "потрібно підтвердити. Цей дзвінок зараховується як розмова з покупцем.",
+    ),
+    "hl_fix_hint": Text(
+        "Номер в заказе отличается от номера звонящего на 1–2 цифры — опечатка при "
+        "оформлении. Номер заказа можно заменить на тот, с которого звонит клиент; временные "
+        "номера по заказу будут отозваны.",
+        "The order's number is 1-2 digits off the caller's: a typo when ordering. It can be "
+        "replaced with the number the customer calls from; the order's temporary numbers are "
+        "revoked.",
+        "Номер у замовленні відрізняється від номера того, хто телефонує, на 1–2 цифри — "
+        "помилка під час оформлення. Номер замовлення можна замінити на той, з якого "
+        "телефонує клієнт; тимчасові номери замовлення буде відкликано.",
+    ),
+    "hl_fix_number": Text(
+        "Исправить номер на номер звонящего",
+        "Correct it to the caller's number",
+        "Виправити номер на номер того, хто телефонує",
+    ),
+    "hl_change_what": Text("Что изменить", "What to change", "Що змінити"),
+    "hl_change": Text("Изменить заказ", "Change the order", "Змінити замовлення"),
+    "hl_cancel_why": Text("Причина отмены", "Why cancel", "Причина скасування"),
+    "hl_cancel": Text("Отменить заказ", "Cancel the order", "Скасувати замовлення"),
+    "hl_light": Text(
+        "Сервисный вопрос после покупки",
+        "Service question after purchase",
+        "Сервісне питання після покупки",
+    ),
+    "hl_light_hint": Text(
+        "Полная идентификация не нужна: уточните, где куплен товар, найдите заказ и сверьте "
+        "модель.",
+        "No full identification needed: ask where it was bought, find the order, check the model.",
+        "Повна ідентифікація не потрібна: уточніть, де куплено товар, знайдіть замовлення та "
+        "звірте модель.",
+    ),
+    "hl_find": Text("Найти заказ", "Find the order", "Знайти замовлення"),
+    "hl_not_found": Text(
+        "Заказ с таким номером не найден.",
+        "No order with this number.",
+        "Замовлення з таким номером не знайдено.",
+    ),
+    "hl_recent": Text("Последние звонки", "Recent calls", "Останні дзвінки"),
+    "hl_agent": Text("Оператор", "Agent", "Оператор"),
+    "hl_tries": Text("Попыток", "Tries", "Спроб"),
+    "hl_audit": Text(
+        "Журнал проверок по звонку", "The call's audit", "Журнал перевірок за дзвінком"
+    ),
+    "ev_verify": Text("проверка личности", "identity check", "перевірка особи"),
+    "ev_identified": Text("клиент идентифицирован", "caller identified", "клієнта ідентифіковано"),
+    "ev_tries_exhausted": Text("попытки исчерпаны", "no tries left", "спроби вичерпано"),
+    "ev_voice_mismatch": Text(
+        "голос не соответствует", "voice does not match", "голос не відповідає"
+    ),
+    "ev_opened": Text(
+        "заказ открыт для изменений", "order opened for changes", "замовлення відкрито для змін"
+    ),
+    "ev_order_lookup": Text("поиск заказа", "order looked up", "пошук замовлення"),
+    "ev_number_corrected": Text(
+        "номер в заказе исправлен", "order's number corrected", "номер у замовленні виправлено"
+    ),
+    "ev_order_confirmed": Text("заказ подтверждён", "order confirmed", "замовлення підтверджено"),
+    "ev_cancel_requested": Text("запрошена отмена", "cancellation asked", "запитано скасування"),
+    "ev_change_requested": Text("запрошено изменение", "change asked", "запитано зміну"),
 }
 
 # Error codes (API ``error.code``) as sentences a counter clerk understands.
@@ -865,6 +1064,51 @@ ERRORS: dict[str, Text] = {
         "The dial session is in another state now. Reload the page.",
         "Автообдзвін зараз в іншому стані. Оновіть сторінку.",
     ),
+    # the hotline (issue 12)
+    "not_identified": Text(
+        "Сначала идентифицируйте клиента: ФИО, номер заказа и город (или адрес).",
+        "Identify the caller first: name, order number and city (or address).",
+        "Спершу ідентифікуйте клієнта: ПІБ, номер замовлення і місто (або адресу).",
+    ),
+    "voice_mismatch": Text(
+        "Голос не соответствует покупателю: изменения невозможны. Покупатель должен сам "
+        "позвонить на горячую линию.",
+        "The voice does not match the buyer: no changes. The buyer must call the hotline himself.",
+        "Голос не відповідає покупцеві: зміни неможливі. Покупець має сам зателефонувати на "
+        "гарячу лінію.",
+    ),
+    "tries_exhausted": Text(
+        "Попытки проверки исчерпаны.",
+        "No identification tries left.",
+        "Спроби перевірки вичерпано.",
+    ),
+    "already_identified": Text(
+        "Клиент уже идентифицирован.",
+        "The caller is already identified.",
+        "Клієнта вже ідентифіковано.",
+    ),
+    "not_a_candidate": Text(
+        "Этот заказ не найден по номеру звонящего: проверять не по чему.",
+        "This order is not one the caller's number matched: nothing to check against.",
+        "Це замовлення не знайдено за номером того, хто телефонує: перевіряти нема за чим.",
+    ),
+    "not_a_typo": Text(
+        "Номер исправляется, только если он отличается от номера звонящего на 1–2 цифры.",
+        "The number is corrected only when it is 1-2 digits off the caller's.",
+        "Номер виправляється, лише якщо він відрізняється від номера того, хто телефонує, на "
+        "1–2 цифри.",
+    ),
+    "not_awaiting_confirmation": Text(
+        "Этот заказ не ожидает подтверждения.",
+        "This order is not awaiting confirmation.",
+        "Це замовлення не очікує підтвердження.",
+    ),
+    "not_your_contact": Text(
+        "На этот звонок ответил другой оператор.",
+        "Another agent answered this call.",
+        "На цей дзвінок відповів інший оператор.",
+    ),
+    "call_ended": Text("Звонок уже завершён.", "The call has ended.", "Дзвінок уже завершено."),
 }
 
 # A status change the case rules refused (masking.cases.rules.RuleBroken), by rule code,

@@ -155,7 +155,7 @@ def test_every_shipped_agi_call_sends_the_secret_global() -> None:
     report = check(DIALPLAN_DIR)
     assert report.ok, report.errors
     conf = (DIALPLAN_DIR / "masking.conf").read_text()
-    assert conf.count("?secret=${MASKING_AGI_SECRET},") == report.agi_calls == 3
+    assert conf.count("?secret=${MASKING_AGI_SECRET},") == report.agi_calls == 4
     assert "\nMASKING_AGI_SECRET =\n" in (DIALPLAN_DIR / "masking-globals.conf").read_text()
 
 

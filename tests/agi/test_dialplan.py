@@ -21,8 +21,8 @@ def test_the_shipped_dialplan_passes() -> None:
     report = check(DIALPLAN_DIR)
     assert report.ok, report.errors
     assert set(REQUIRED_CONTEXTS) <= set(report.contexts)
-    # operator-call, click2call, inbound-call: each followed by a branch on AGISTATUS
-    assert report.agi_calls == 3
+    # operator-call, click2call, inbound-call, hotline-call: each followed by a branch on AGISTATUS
+    assert report.agi_calls == 4
 
 
 def test_the_shipped_contract_lists_every_variable() -> None:

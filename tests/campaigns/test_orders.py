@@ -329,3 +329,50 @@ def test_attempts_are_counted_only_when_the_customer_was_dialed(
         assert order.dialing_call_id is None
         assert order.wait_reason == WaitReason.BUSY_RETRY
         assert order.next_at == clock.now + timedelta(minutes=9)
+
+
+def test_the_identity_the_hotline_asks_for_is_stored_and_kept(
+    service: MaskingService, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The shop sends the customer's name, city, address and the model with the order;
+    they are stored on the order's customer (compared by the hotline, never shown), a
+    later update without them keeps them, and an overlong one is refused by the field's
+    name alone."""
+    seed_campaign(service)
+    caplog.set_level(logging.DEBUG)
+    at = clock.now - timedelta(hours=1)
+    identity = {
+        "model": "Haier HRF-600",
+        "customer_name": "Жанна  Искакова",
+        "customer_city": "Алматы",
+        "customer_address": "ул. Абая, 10",
+    }
+    order_id, _ = orders.upsert_order(service, SITE, incoming("O-9", at, **identity))
+    orders.upsert_order(service, SITE, incoming("O-9", at, status="pending"))
+    with service.db.session() as session:
+        order = session.get(Order, order_id)
+        assert order is not None
+        shipment = session.get(Shipment, order.shipment_id)
+        assert shipment is not None
+        assert order.model == "Haier HRF-600"
+        assert (shipment.customer_name, shipment.customer_city, shipment.customer_address) == (
+            "Жанна Искакова",
+            "Алматы",
+            "ул. Абая, 10",
+        )
+    with pytest.raises(AdminError) as refused:
+        orders.upsert_order(service, SITE, incoming("O-10", at, customer_name="Ж" * 201))
+    assert str(refused.value) == "customer_name: is longer than 200 characters"
+    assert "Искакова" not in caplog.text and "Абая" not in caplog.text
+    # the CSV carries them as optional columns
+    report = orders.import_csv(
+        service,
+        SITE,
+        "order_id,status,payment_method,store,created_at,phone,timezone,model,name,city,address\n"
+        f"O-11,pending,wire_transfer,,{at.isoformat()},{phone(11)},,TV-1,Ivan Petrov,Astana,\n",
+        SOURCE,
+    )
+    assert report.added == 1
+    with service.db.session() as session:
+        shipment = session.scalar(select(Shipment).where(Shipment.external_number == "O-11"))
+        assert shipment is not None and shipment.customer_name == "Ivan Petrov"

@@ -16,12 +16,22 @@ from pathlib import Path
 
 import pytest
 
-from lab.asterisk import LocalAsterisk, Phone, Ports, RootfsError, ensure_rootfs
+from lab.asterisk import LocalAsterisk, Phone, Ports, Queue, RootfsError, ensure_rootfs
 from lab.asterisk.local import AsteriskError
 from lab.sipp import free_udp_port
 from masking.config import load_settings
 from masking.runtime import RuntimeThread
-from tests.support.e2e import E2E, PHONE_PASSWORDS, SMOKE_DIALPLAN, Live, reset, seed_live
+from tests.support.e2e import (
+    E2E,
+    HOTLINE_AGENTS,
+    HOTLINE_DID,
+    HOTLINE_QUEUE,
+    PHONE_PASSWORDS,
+    SMOKE_DIALPLAN,
+    Live,
+    reset,
+    seed_live,
+)
 from tests.support.environment import free_tcp_port, unavailable
 
 
@@ -55,6 +65,7 @@ def e2e(rootfs: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2E]
         agi=f"127.0.0.1:{agi_port}",
         carrier=f"127.0.0.1:{carrier_port}",
         phones=phones,
+        queues=[Queue(HOTLINE_QUEUE, HOTLINE_AGENTS, (HOTLINE_DID,))],
         extra_dialplan=SMOKE_DIALPLAN,
         rootfs=rootfs,
     )

@@ -52,6 +52,11 @@ PHONE_PASSWORDS = {
 
 CUSTOMER_1 = "+79001234567"
 CUSTOMER_2 = "+79007654321"
+# site pvz1's hotline: its DID is routed (lab-carrier) to masking-hotline with the team's
+# queue, whose static member is desk2 (employee1's phone, a SIPp UAS on site_ports)
+HOTLINE_DID = "77272000100"
+HOTLINE_QUEUE = "hotline-pvz1"
+HOTLINE_AGENTS = ("desk2",)
 MOSCOW = ZoneInfo("Europe/Moscow")
 
 

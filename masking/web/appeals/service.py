@@ -28,8 +28,9 @@ from masking.policy import Action, may
 from masking.service import MaskingService
 from masking.shapes import AdminError
 from masking.states import AppealType, CaseKind, CaseStatus, Role
-from masking.storage.models import CallRecord, Case, CaseEvent, CaseNote, Shipment, Site, Staff
+from masking.storage.models import CallRecord, Case, Shipment, Site, Staff
 from masking.web.auth import Principal, need
+from masking.web.case_views import attempt_view, events_view, login_of, notes_view
 from masking.web.errors import ApiError, bad_input, forbidden, not_found, other_site
 from masking.web.items.service import start_call
 from masking.web.lookups import check_login, check_one_of, check_page, iso, site_for
@@ -59,13 +60,6 @@ def _refused(exc: RuleBroken) -> ApiError:
 
 
 # ---- views -------------------------------------------------------------------------------
-def _login(session: Session, staff_id: int | None) -> str | None:
-    if staff_id is None:
-        return None
-    staff = session.get(Staff, staff_id)
-    return staff.login if staff else None
-
-
 def _minutes_left(case: Case, now: datetime) -> int | None:
     if case.status not in OPEN or case.due_at is None:
         return None
@@ -85,7 +79,7 @@ def appeal_view(session: Session, case: Case, now: datetime) -> dict[str, Any]:
         "order": order.external_number if order else None,
         "text": case.text,
         "status": case.status,
-        "assignee": _login(session, case.assignee_id),
+        "assignee": login_of(session, case.assignee_id),
         "received_at": iso(case.received_at),
         "first_call_due_at": iso(case.first_call_due_at),
         "due_at": iso(case.due_at),
@@ -95,23 +89,6 @@ def appeal_view(session: Session, case: Case, now: datetime) -> dict[str, Any]:
         "sla": sla_state(case, now),
         "minutes_left": _minutes_left(case, now),
     }
-
-
-def _attempt_view(session: Session, p: Principal, record: CallRecord) -> dict[str, Any]:
-    recorded = bool(record.recording_file and record.recording_bytes)
-    view: dict[str, Any] = {
-        "call_id": record.id,
-        "staff": _login(session, record.staff_id),
-        "started_at": iso(record.started_at),
-        "answered_at": iso(record.answered_at),
-        "ended_at": iso(record.ended_at),
-        "disposition": record.disposition,
-        "bridged_seconds": record.bridged_seconds,
-        "recording": recorded,
-    }
-    if recorded and may(p.role, Action.LISTEN_RECORDINGS):
-        view["recording_url"] = f"/api/v1/recordings/{record.id}"
-    return view
 
 
 # ---- who sees which appeal ---------------------------------------------------------------
@@ -259,30 +236,9 @@ def detail(service: MaskingService, p: Principal, case_id: str) -> dict[str, Any
             .where(CallRecord.case_id == case.id)
             .order_by(CallRecord.started_at, CallRecord.id)
         )
-        view["attempts"] = [_attempt_view(session, p, r) for r in records]
-        notes = session.scalars(
-            select(CaseNote).where(CaseNote.case_id == case.id).order_by(CaseNote.at, CaseNote.id)
-        )
-        view["notes"] = [
-            {"at": iso(n.at), "staff": _login(session, n.staff_id), "text": n.text} for n in notes
-        ]
-        events = session.scalars(
-            select(CaseEvent)
-            .where(CaseEvent.case_id == case.id)
-            .order_by(CaseEvent.at, CaseEvent.id)
-        )
-        view["events"] = [
-            {
-                "at": iso(e.at),
-                "staff": _login(session, e.staff_id),
-                "action": e.action,
-                "from_status": e.from_status,
-                "to_status": e.to_status,
-                "automatic": e.automatic,
-                "detail": e.detail,
-            }
-            for e in events
-        ]
+        view["attempts"] = [attempt_view(session, p, r) for r in records]
+        view["notes"] = notes_view(session, case.id)
+        view["events"] = events_view(session, case.id)
         return view
 
 

@@ -37,6 +37,11 @@ class OrderIn(Strict):
     created_at: datetime = Field(examples=["2026-11-18T09:00:00+02:00"])
     phone: str | None = Field(default=None, max_length=40)
     customer_tz: str | None = Field(default=None, max_length=64, examples=["Europe/Kyiv"])
+    # what the hotline asks the caller to say (never shown, never sent back)
+    model: str | None = Field(default=None, max_length=120, examples=["Haier HRF-600"])
+    name: str | None = Field(default=None, max_length=200)
+    city: str | None = Field(default=None, max_length=100)
+    address: str | None = Field(default=None, max_length=300)
 
 
 class WindowIn(Strict):

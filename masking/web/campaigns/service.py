@@ -45,8 +45,6 @@ from masking.storage.models import (
     Campaign,
     CampaignAssignment,
     Case,
-    CaseEvent,
-    CaseNote,
     DialSession,
     Order,
     Site,
@@ -54,6 +52,7 @@ from masking.storage.models import (
 )
 from masking.web.auth import Principal, need
 from masking.web.calls.service import get_call
+from masking.web.case_views import attempt_view, events_view, login_of, notes_view
 from masking.web.errors import ApiError, bad_input, forbidden, not_found, other_site, refused
 from masking.web.lookups import check_login, check_page, iso, site_for
 
@@ -105,13 +104,6 @@ def not_assigned() -> ApiError:
 
 
 # ---- small lookups -----------------------------------------------------------------------
-def _login(session: Session, staff_id: int | None) -> str | None:
-    if staff_id is None:
-        return None
-    staff = session.get(Staff, staff_id)
-    return staff.login if staff else None
-
-
 def staff_name(session: Session, staff_id: int | None) -> str | None:
     """How the console names a colleague: the display name, else the login."""
     if staff_id is None:
@@ -254,7 +246,7 @@ def campaign_view(
         "policy": policy_of(campaign).to_json(),
         "active": campaign.active,
         "today": today_of(campaign, now).isoformat(),
-        "assignee": _login(session, assignee),
+        "assignee": login_of(session, assignee),
         "assignee_name": staff_name(session, assignee),
         "may_work": _may_work(session, p, campaign, now),
     }
@@ -263,11 +255,11 @@ def campaign_view(
 def _assignment_view(session: Session, a: CampaignAssignment) -> dict[str, Any]:
     return {
         "id": a.id,
-        "staff": _login(session, a.staff_id),
+        "staff": login_of(session, a.staff_id),
         "staff_name": staff_name(session, a.staff_id),
         "starts_on": a.starts_on.isoformat(),
         "ends_on": a.ends_on.isoformat(),
-        "assigned_by": _login(session, a.assigned_by),
+        "assigned_by": login_of(session, a.assigned_by),
     }
 
 
@@ -296,7 +288,7 @@ def order_view(
         "callback": (
             {
                 "at": iso(order.callback_at),
-                "owner": _login(session, order.callback_owner_id),
+                "owner": login_of(session, order.callback_owner_id),
                 "owner_name": staff_name(session, order.callback_owner_id),
             }
             if order.callback_at is not None
@@ -306,24 +298,6 @@ def order_view(
     }
     if verdict is not None:
         view["verdict"] = verdict_fields(verdict)
-    return view
-
-
-def _attempt_view(session: Session, p: Principal, record: CallRecord) -> dict[str, Any]:
-    recorded = bool(record.recording_file and record.recording_bytes)
-    view: dict[str, Any] = {
-        "call_id": record.id,
-        "staff": _login(session, record.staff_id),
-        "started_at": iso(record.started_at),
-        "answered_at": iso(record.answered_at),
-        "ended_at": iso(record.ended_at),
-        "status": record.status,
-        "disposition": record.disposition,
-        "bridged_seconds": record.bridged_seconds,
-        "recording": recorded,
-    }
-    if recorded and may(p.role, Action.LISTEN_RECORDINGS):
-        view["recording_url"] = f"/api/v1/recordings/{record.id}"
     return view
 
 
@@ -368,6 +342,10 @@ def receive_order(
         created_at=_moment(body.get("created_at"), "created_at"),
         customer_phone=_text(body, "phone") or None,
         customer_tz=_text(body, "customer_tz") or site_tz,
+        model=_text(body, "model"),
+        customer_name=_text(body, "name"),
+        customer_city=_text(body, "city"),
+        customer_address=_text(body, "address"),
     )
     try:
         order_id, created = orders.upsert_order(service, code, incoming)
@@ -548,7 +526,7 @@ def row_view(session: Session, row: worklist.WorklistRow) -> dict[str, Any]:
         "callback": (
             {
                 "at": iso(row.callback_at),
-                "owner": _login(session, row.callback_owner_id),
+                "owner": login_of(session, row.callback_owner_id),
                 "owner_name": staff_name(session, row.callback_owner_id),
             }
             if row.callback_at is not None
@@ -622,32 +600,9 @@ def order_detail(service: MaskingService, p: Principal, order_id: int) -> dict[s
             .where(CallRecord.case_id == fresh.case_id)
             .order_by(CallRecord.started_at, CallRecord.id)
         )
-        view["attempts"] = [_attempt_view(session, p, r) for r in records]
-        notes = session.scalars(
-            select(CaseNote)
-            .where(CaseNote.case_id == fresh.case_id)
-            .order_by(CaseNote.at, CaseNote.id)
-        )
-        view["notes"] = [
-            {"at": iso(n.at), "staff": _login(session, n.staff_id), "text": n.text} for n in notes
-        ]
-        events = session.scalars(
-            select(CaseEvent)
-            .where(CaseEvent.case_id == fresh.case_id)
-            .order_by(CaseEvent.at, CaseEvent.id)
-        )
-        view["events"] = [
-            {
-                "at": iso(e.at),
-                "staff": _login(session, e.staff_id),
-                "action": e.action,
-                "from_status": e.from_status,
-                "to_status": e.to_status,
-                "automatic": e.automatic,
-                "detail": e.detail,
-            }
-            for e in events
-        ]
+        view["attempts"] = [attempt_view(session, p, r) for r in records]
+        view["notes"] = notes_view(session, fresh.case_id)
+        view["events"] = events_view(session, fresh.case_id)
         return view
 
 
@@ -897,7 +852,7 @@ def session_view(service: MaskingService, p: Principal, session_id: str) -> dict
         return {
             "id": view.id,
             "campaign": view.campaign_id,
-            "staff": _login(session, view.staff_id),
+            "staff": login_of(session, view.staff_id),
             "state": view.state,
             "started_at": iso(view.started_at),
             "ended_at": iso(view.ended_at),
