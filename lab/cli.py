@@ -80,12 +80,16 @@ BENCHMARKS = {
     "agi": ["lab.benchmarks.agi_load", "--desk", "lab.benchmarks.agi_load:seeded_desk"],
     "reveal": ["lab.benchmarks.reveal_rate"],
     "worklist": ["lab.benchmarks.worklist"],
+    "identify": ["lab.benchmarks.identify"],
 }
 
 
 def bench(
     which: Annotated[
-        str, typer.Argument(help="agi (FastAGI load), reveal (pool) or worklist (campaigns)")
+        str,
+        typer.Argument(
+            help="agi (FastAGI load), reveal (pool), worklist (campaigns) or identify (hotline)"
+        ),
     ] = "agi",
 ) -> None:
     """Run a benchmark (lab/benchmarks) and print its table."""

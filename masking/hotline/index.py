@@ -14,7 +14,9 @@ never a scan; what it finds is verified with the real :func:`distance`.
 The index is kept current in ONE place: :func:`after_flush`, registered on every ORM
 ``Session`` by :mod:`masking.storage.hooks`, re-keys each shipment inserted or whose
 ``customer_phone`` changed, in the flush (and so the transaction) that wrote it. Core
-bulk inserts and updates bypass the ORM: :func:`rebuild` re-keys every shipment.
+statements and the ORM's bulk operations (``session.execute(insert(Shipment), rows)``,
+``update(Shipment)``, ``bulk_save_objects``) bypass it: :func:`rebuild` re-keys every
+shipment.
 
 Numbers are personal data: logs show them masked (:func:`masking.numbers.phones.mask_number`),
 errors never hold them.
@@ -178,6 +180,16 @@ def distance(a: str, b: str, limit: int = 2) -> int:
         return 0
     if abs(len(a) - len(b)) > limit:
         return limit + 1
+    # a common prefix and suffix never cost anything: the table shrinks to what differs
+    start = 0
+    while start < len(a) and start < len(b) and a[start] == b[start]:
+        start += 1
+    end = 0
+    while end < len(a) - start and end < len(b) - start and a[-1 - end] == b[-1 - end]:
+        end += 1
+    a, b = a[start : len(a) - end], b[start : len(b) - end]
+    if not a or not b:
+        return min(len(a) + len(b), limit + 1)
     # Only the band |i - j| <= limit of the table can hold values <= limit; every value is
     # kept at most ``over`` (min and +1 commute with that cap, so the result is exact).
     over = limit + 1
@@ -278,9 +290,10 @@ def _regions(connection: Connection, shipments: Sequence[Shipment]) -> dict[int,
 
 
 def rebuild(service: MaskingService) -> int:
-    """Re-key every shipment (after core bulk inserts, or for existing data), in batches
-    of :data:`REBUILD_BATCH` shipments, one transaction each; keys of shipments that no
-    longer exist go too. Returns the key rows written."""
+    """Re-key every shipment (after core or ORM bulk inserts, which bypass the hook, or for
+    existing data), in batches of :data:`REBUILD_BATCH` shipments, one transaction each.
+    The batch's shipments are locked (PostgreSQL) so that a number changed meanwhile is
+    re-keyed after, by the hook. Returns the key rows written."""
     written = 0
     last = 0
     while True:
@@ -291,23 +304,17 @@ def rebuild(service: MaskingService) -> int:
                 .where(Shipment.id > last)
                 .order_by(Shipment.id)
                 .limit(REBUILD_BATCH)
+                .with_for_update(of=Shipment)
             ).all()
-            connection = session.connection()
             if not batch:
-                connection.execute(delete(KEYS).where(KEYS.c.shipment_id > last))
-                # fresh statistics: the planner's choice of key probes relies on them
-                connection.execute(text("ANALYZE phone_keys"))
-                return written
-            upto = batch[-1].id
-            connection.execute(
-                delete(KEYS).where(KEYS.c.shipment_id > last, KEYS.c.shipment_id <= upto)
-            )
-            rows = _rows(batch)
-            if rows:
-                connection.execute(KEYS.insert(), rows)
-            written += len(rows)
-            last = upto
-        log.info("phone index: %d shipments re-keyed", last)
+                break
+            written += _write(session.connection(), batch)
+            last = batch[-1].id
+        log.info("phone index: shipments up to id %d re-keyed", last)
+    with service.db.session() as session:
+        # fresh statistics: the planners' choice of key probes relies on them
+        session.execute(text("ANALYZE phone_keys"))
+    return written
 
 
 # The caller's keys drive the lookup: probes of the key index, then each hit's shipment by

@@ -306,6 +306,26 @@ def test_a_number_stored_without_keys_still_matches_exactly(team: MaskingService
     assert who(team, "+77771234568").candidates == (Candidate(shipment_id, 1),)
 
 
+def test_a_number_stored_in_another_form_is_found_by_its_keys(team: MaskingService) -> None:
+    """Not E.164 (a core import, an old row): keyed in the site's region, read back by
+    phonenumbers; the exact match then comes from the keys (distance 0)."""
+    [shipment_id] = add(team, ["8 (777) 123-45-68"])
+    assert who(team, KZ).candidates == (Candidate(shipment_id, 1),)
+    found = who(team, "+77771234568")
+    assert found.match_type == MatchType.EXACT
+    assert found.candidates == (Candidate(shipment_id, 0),)
+
+
+def test_the_lookup_in_batches_finds_the_same(
+    team: MaskingService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    near = add(team, ["+77771234568", "+77771234500", "+77717234567", "+77712345678"])
+    whole = who(team, KZ)
+    assert {c.shipment_id for c in whole.candidates} == set(near)
+    monkeypatch.setattr(index, "LOOKUP_BATCH", 97)
+    assert who(team, KZ) == whole
+
+
 # ---------------------------------------------------------------- randomized, brute force
 
 

@@ -266,6 +266,15 @@ def add(service: MaskingService, number: str, phone: str, site_code: str = "pvz1
         return shipment_records.add_shipment(session, site, number, phone).id
 
 
+def test_the_hook_is_on_every_session_once_storage_is_imported() -> None:
+    from sqlalchemy.orm import Session
+
+    from masking.storage import hooks
+
+    assert event.contains(Session, "after_flush", hooks._phone_index)
+    hooks.install()  # idempotent
+
+
 def test_an_inserted_shipment_is_keyed_in_its_transaction(service: MaskingService) -> None:
     seed_site(service)
     shipment_id = add(service, "A-1", "+7 777 123 45 67")
