@@ -10,7 +10,10 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
 
 import phonenumbers
 
@@ -78,3 +81,43 @@ def read_csv_column(text: str, column: str) -> list[tuple[int, dict[str, str]]]:
     if reader.fieldnames is None or column not in reader.fieldnames:
         raise AdminError(f"csv: the header must contain a {column!r} column")
     return [(reader.line_num, row) for row in reader]
+
+
+T = TypeVar("T")
+
+
+def require_columns(rows: list[tuple[int, dict[str, str]]], columns: Iterable[str]) -> None:
+    """Raise, naming the first one, if the header lacks any of ``columns``."""
+    missing = [c for c in columns if rows and c not in rows[0][1]]
+    if missing:
+        raise AdminError(f"csv: the header must contain a {missing[0]!r} column")
+
+
+def csv_time(row: dict[str, str], column: str, where: str) -> datetime:
+    """``row[column]`` as an ISO 8601 time (the offset is checked by the caller)."""
+    try:
+        return datetime.fromisoformat((row.get(column) or "").strip())
+    except ValueError:
+        raise AdminError(f"{where}{column}: is not an ISO 8601 time with an offset") from None
+
+
+def check_csv_rows(
+    rows: list[tuple[int, dict[str, str]]],
+    check: Callable[[str, dict[str, str]], T],
+    key: Callable[[T], str],
+    key_column: str,
+) -> list[tuple[str, T]]:
+    """Every row checked before anything is written (all or nothing): ``check(where, row)``
+    raises :class:`AdminError` after ``where`` ("line N: "); the same ``key`` on two lines
+    is refused naming both. Returns ``(where, checked row)`` in file order."""
+    checked: list[tuple[str, T]] = []
+    seen: dict[str, int] = {}
+    for line, row in rows:
+        where = f"line {line}: "
+        item = check(where, row)
+        ref = key(item)
+        if ref in seen:
+            raise AdminError(f"{where}{key_column}: {ref} is also on line {seen[ref]}")
+        seen[ref] = line
+        checked.append((where, item))
+    return checked

@@ -48,7 +48,16 @@ from masking.cases.rules import OPEN, Attempt, RuleBroken
 from masking.hours import Schedule, ScheduleError, zone
 from masking.numbers.phones import InvalidPhoneNumber, mask_number, normalize
 from masking.service import MaskingService
-from masking.shapes import CODE_RE, SHIPMENT_RE, AdminError, ImportReport, read_csv_column
+from masking.shapes import (
+    CODE_RE,
+    SHIPMENT_RE,
+    AdminError,
+    ImportReport,
+    check_csv_rows,
+    csv_time,
+    read_csv_column,
+    require_columns,
+)
 from masking.sites import get_site, schedule_of
 from masking.states import CaseKind, CaseStatus, Disposition, WaitReason
 from masking.storage.models import (
@@ -393,13 +402,6 @@ def upsert_order(
     raise AssertionError("unreachable")
 
 
-def _parse_time(value: str) -> datetime:
-    try:
-        return datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise AdminError("is not an ISO 8601 time with an offset") from None
-
-
 def import_csv(service: MaskingService, site_code: str, text: str, source: str) -> ImportReport:
     """CSV with columns order_id, status, payment_method, store, created_at (ISO 8601 with
     offset), phone, timezone (the last three may be empty on a known order; an empty
@@ -410,44 +412,30 @@ def import_csv(service: MaskingService, site_code: str, text: str, source: str) 
     now = service.clock()
     rows = read_csv_column(text, CSV_COLUMNS["external_ref"])
     optional = {"store", *IDENTITY_LIMITS}
-    required = [c for k, c in CSV_COLUMNS.items() if k not in optional]
-    missing = [c for c in required if rows and c not in rows[0][1]]
-    if missing:
-        raise AdminError(f"csv: the header must contain a {missing[0]!r} column")
+    require_columns(rows, [c for k, c in CSV_COLUMNS.items() if k not in optional])
+
+    def check(where: str, row: dict[str, str]) -> IncomingOrder:
+        raw = IncomingOrder(
+            source=source,
+            external_ref=row.get("order_id") or "",
+            status=row.get("status") or "",
+            payment_method=row.get("payment_method") or "",
+            store=row.get("store") or "",
+            created_at=csv_time(row, "created_at", where),
+            customer_phone=row.get("phone"),
+            customer_tz=row.get("timezone") or "",
+            model=row.get("model") or "",
+            customer_name=row.get("name") or "",
+            customer_city=row.get("city") or "",
+            customer_address=row.get("address") or "",
+        )
+        return _check(site, now, raw, label=CSV_COLUMNS, where=where)
+
     for attempt in (1, 2):
         try:
             with service.db.session() as session:
                 site = get_site(session, site_code)
-                checked: list[tuple[str, IncomingOrder]] = []
-                seen: dict[str, int] = {}
-                for line, row in rows:
-                    where = f"line {line}: "
-                    try:
-                        created_at = _parse_time(row.get("created_at") or "")
-                    except AdminError as exc:
-                        raise AdminError(f"{where}created_at: {exc}") from None
-                    raw = IncomingOrder(
-                        source=source,
-                        external_ref=row.get("order_id") or "",
-                        status=row.get("status") or "",
-                        payment_method=row.get("payment_method") or "",
-                        store=row.get("store") or "",
-                        created_at=created_at,
-                        customer_phone=row.get("phone"),
-                        customer_tz=row.get("timezone") or "",
-                        model=row.get("model") or "",
-                        customer_name=row.get("name") or "",
-                        customer_city=row.get("city") or "",
-                        customer_address=row.get("address") or "",
-                    )
-                    incoming = _check(site, now, raw, label=CSV_COLUMNS, where=where)
-                    if incoming.external_ref in seen:
-                        raise AdminError(
-                            f"{where}order_id: {incoming.external_ref} is also on line "
-                            f"{seen[incoming.external_ref]}"
-                        )
-                    seen[incoming.external_ref] = line
-                    checked.append((where, incoming))
+                checked = check_csv_rows(rows, check, lambda o: o.external_ref, "order_id")
                 added = 0
                 revoked: list[Binding] = []
                 for where, incoming in checked:

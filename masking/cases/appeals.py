@@ -27,7 +27,16 @@ from masking.cases.rules import OPEN
 from masking.hours import ScheduleError, zone
 from masking.numbers.phones import InvalidPhoneNumber, normalize
 from masking.service import MaskingService
-from masking.shapes import CODE_RE, SHIPMENT_RE, AdminError, ImportReport, read_csv_column
+from masking.shapes import (
+    CODE_RE,
+    SHIPMENT_RE,
+    AdminError,
+    ImportReport,
+    check_csv_rows,
+    csv_time,
+    read_csv_column,
+    require_columns,
+)
 from masking.sites import get_site
 from masking.states import AppealChannel, AppealType, AutoDetail, CaseKind, CaseStatus, Role
 from masking.storage.models import Case, Shipment, Site, Staff
@@ -232,50 +241,30 @@ def receive_appeal(
     raise AssertionError("unreachable")
 
 
-def _parse_time(value: str) -> datetime:
-    try:
-        return datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise AdminError("is not an ISO 8601 time with an offset") from None
-
-
 def import_csv(service: MaskingService, site_code: str, text: str, source: str) -> ImportReport:
     """CSV with columns appeal_id, type, channel, order, phone, text, received_at (ISO 8601
     with offset). All or nothing: every row is checked first and the first bad one aborts
     the import with its line number. Appeals already received are skipped."""
     now = service.clock()
     rows = read_csv_column(text, "appeal_id")
-    missing = [c for c in CSV_COLUMNS.values() if rows and c not in rows[0][1]]
-    if missing:
-        raise AdminError(f"csv: the header must contain a {missing[0]!r} column")
+    require_columns(rows, CSV_COLUMNS.values())
+
+    def check(where: str, row: dict[str, str]) -> Incoming:
+        raw = Incoming(
+            source=source,
+            external_ref=row.get("appeal_id") or "",
+            topic=row.get("type") or "",
+            channel=row.get("channel") or "",
+            order_ref=row.get("order") or "",
+            customer_phone=row.get("phone"),
+            text=row.get("text") or "",
+            received_at=csv_time(row, "received_at", where),
+        )
+        return _check(site, now, raw, label=CSV_COLUMNS, where=where)
+
     with service.db.session() as session:
         site = get_site(session, site_code)
-        checked: list[tuple[str, Incoming]] = []
-        seen: dict[str, int] = {}
-        for line, row in rows:
-            where = f"line {line}: "
-            try:
-                received_at = _parse_time(row.get("received_at") or "")
-            except AdminError as exc:
-                raise AdminError(f"{where}received_at: {exc}") from None
-            raw = Incoming(
-                source=source,
-                external_ref=row.get("appeal_id") or "",
-                topic=row.get("type") or "",
-                channel=row.get("channel") or "",
-                order_ref=row.get("order") or "",
-                customer_phone=row.get("phone"),
-                text=row.get("text") or "",
-                received_at=received_at,
-            )
-            appeal = _check(site, now, raw, label=CSV_COLUMNS, where=where)
-            if appeal.external_ref in seen:
-                raise AdminError(
-                    f"{where}appeal_id: {appeal.external_ref} is also on line "
-                    f"{seen[appeal.external_ref]}"
-                )
-            seen[appeal.external_ref] = line
-            checked.append((where, appeal))
+        checked = check_csv_rows(rows, check, lambda a: a.external_ref, "appeal_id")
         added = 0
         for where, appeal in checked:
             if _existing(session, appeal.source, appeal.external_ref) is None:

@@ -9,7 +9,7 @@ closes a case without those, marked automatic.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from masking.states import CaseKind, CaseStatus, Disposition
 
@@ -30,55 +30,31 @@ class KindRules:
     claims_contact: frozenset[str]
     claims_failure: frozenset[str]
     min_bridged_seconds: int = 10
-    closing: frozenset[str] = field(default_factory=frozenset)
 
 
-APPEAL = KindRules(
-    transitions={
-        CaseStatus.NEW: frozenset(
-            {CaseStatus.IN_PROGRESS, CaseStatus.RESOLVED, CaseStatus.NOT_RESOLVED}
-        ),
-        CaseStatus.IN_PROGRESS: frozenset({CaseStatus.RESOLVED, CaseStatus.NOT_RESOLVED}),
-        CaseStatus.RESOLVED: frozenset(),
-        CaseStatus.NOT_RESOLVED: frozenset(),
-    },
-    claims_contact=frozenset({CaseStatus.RESOLVED}),
-    claims_failure=frozenset({CaseStatus.NOT_RESOLVED}),
-    closing=frozenset({CaseStatus.RESOLVED, CaseStatus.NOT_RESOLVED}),
-)
+def _one_way(success: CaseStatus, *, failure_needs_attempt: bool) -> KindRules:
+    """New -> In progress -> ``success`` or Not resolved (from New too), never back:
+    ``success`` needs a real conversation; Not resolved needs an attempt if asked."""
+    closing = frozenset({success, CaseStatus.NOT_RESOLVED})
+    return KindRules(
+        transitions={
+            CaseStatus.NEW: closing | {CaseStatus.IN_PROGRESS},
+            CaseStatus.IN_PROGRESS: closing,
+            **{status: frozenset() for status in closing},
+        },
+        claims_contact=frozenset({success}),
+        claims_failure=frozenset({CaseStatus.NOT_RESOLVED} if failure_needs_attempt else ()),
+    )
 
+
+APPEAL = _one_way(CaseStatus.RESOLVED, failure_needs_attempt=True)
 # an order to confirm (seed 003): Confirmed only after a real conversation; Not resolved
 # (the customer declined, or the order was cancelled on the phone) after at least one call
-CONFIRMATION = KindRules(
-    transitions={
-        CaseStatus.NEW: frozenset(
-            {CaseStatus.IN_PROGRESS, CaseStatus.CONFIRMED, CaseStatus.NOT_RESOLVED}
-        ),
-        CaseStatus.IN_PROGRESS: frozenset({CaseStatus.CONFIRMED, CaseStatus.NOT_RESOLVED}),
-        CaseStatus.CONFIRMED: frozenset(),
-        CaseStatus.NOT_RESOLVED: frozenset(),
-    },
-    claims_contact=frozenset({CaseStatus.CONFIRMED}),
-    claims_failure=frozenset({CaseStatus.NOT_RESOLVED}),
-    closing=frozenset({CaseStatus.CONFIRMED, CaseStatus.NOT_RESOLVED}),
-)
-
+CONFIRMATION = _one_way(CaseStatus.CONFIRMED, failure_needs_attempt=True)
 # a hotline call to identify (seed 004): the call is the work; it is in progress once an
 # agent answers and the service closes it when the call ends (resolved: an agent talked
 # to the caller; not resolved: nobody answered). A person may close it earlier, with a note.
-IDENTIFICATION = KindRules(
-    transitions={
-        CaseStatus.NEW: frozenset(
-            {CaseStatus.IN_PROGRESS, CaseStatus.RESOLVED, CaseStatus.NOT_RESOLVED}
-        ),
-        CaseStatus.IN_PROGRESS: frozenset({CaseStatus.RESOLVED, CaseStatus.NOT_RESOLVED}),
-        CaseStatus.RESOLVED: frozenset(),
-        CaseStatus.NOT_RESOLVED: frozenset(),
-    },
-    claims_contact=frozenset({CaseStatus.RESOLVED}),
-    claims_failure=frozenset(),
-    closing=frozenset({CaseStatus.RESOLVED, CaseStatus.NOT_RESOLVED}),
-)
+IDENTIFICATION = _one_way(CaseStatus.RESOLVED, failure_needs_attempt=False)
 
 RULES: dict[str, KindRules] = {
     CaseKind.APPEAL: APPEAL,
