@@ -19,6 +19,11 @@ Timing: reading the request is bounded by ``header_timeout``; the decision by
 ``request_timeout + 2 * reply_timeout`` after its environment arrived. The desk is
 sync (SQLAlchemy, redis) and runs in a bounded thread pool so the event loop never waits
 on storage.
+
+Overload: a request that the requests already in flight would keep waiting past half the
+deadline is answered ``busy`` at once (:mod:`agi.admission`), with no call record: the
+desk is not asked. Several processes may serve one port (``reuse_port``, as
+``masking serve --workers N`` does).
 """
 
 from __future__ import annotations
@@ -35,11 +40,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
+from agi.admission import Admission
 from agi.protocol import AGIConnection, AGIError, AGIRequest, ChannelGone, ProtocolError
 from agi.routes import ROUTES
-from agi.routes.base import Handler, safe_variables, scrub, unavailable
+from agi.routes.base import Handler, deny, safe_variables, scrub, unavailable
 from masking.calls.contract import CallDecision, CallDesk
 from masking.config import LOOPBACK_NETWORKS, IPNetwork
+from masking.refusals import Refusal
 
 log = logging.getLogger("agi.server")
 
@@ -61,11 +68,13 @@ class FastAGIServer:
         *,
         header_timeout: float = 5.0,
         reply_timeout: float = 1.0,
-        workers: int = 16,
+        workers: int = 32,
         shutdown_grace: float = 5.0,
         routes: Mapping[str, Handler] | None = None,
         allowed_peers: Sequence[IPNetwork] = LOOPBACK_NETWORKS,
         secret: str = "",
+        reuse_port: bool = False,
+        busy_after: float | None = None,
     ) -> None:
         self.desk = desk
         self.host = host
@@ -78,7 +87,12 @@ class FastAGIServer:
         self.routes: Mapping[str, Handler] = dict(ROUTES if routes is None else routes)
         self.allowed_peers = tuple(allowed_peers)
         self._secret = secret.encode()
+        # several processes (``masking serve --workers N``) bind the same port; the kernel
+        # spreads new connections between them
+        self.reuse_port = reuse_port
         self._workers = workers
+        # a request that would wait longer than this for its answer is answered busy
+        self.admission = Admission(request_timeout / 2 if busy_after is None else busy_after)
         self._executor: ThreadPoolExecutor | None = None
         self._server: asyncio.Server | None = None
         self._clients: dict[asyncio.Task[None], _Client] = {}
@@ -89,6 +103,7 @@ class FastAGIServer:
         self.answered = 0
         self.refused_peers = 0  # not in allowed_peers: closed unread
         self.unauthorized = 0  # wrong or missing secret: closed with nothing set
+        self._overload_logged_at = 0.0
 
     # ---- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
@@ -98,7 +113,11 @@ class FastAGIServer:
             max_workers=self._workers, thread_name_prefix="agi-desk"
         )
         self._server = await asyncio.start_server(
-            self._on_connect, self.host, self.port, backlog=min(self.max_connections, 4096)
+            self._on_connect,
+            self.host,
+            self.port,
+            backlog=min(self.max_connections, 4096),
+            reuse_port=self.reuse_port or None,
         )
         sock = self._server.sockets[0]
         self.port = sock.getsockname()[1]
@@ -226,9 +245,18 @@ class FastAGIServer:
             )
             return
         started = time.monotonic()
-        decision = await self._decide(handler, request)
-        decision, pairs = safe_variables(decision)
-        await self._answer(conn, request, decision, pairs)
+        if not self.admission.enter():
+            self._log_overload()
+            decision, pairs = safe_variables(deny(Refusal.BUSY))
+            await self._answer(conn, request, decision, pairs)
+            self.answered += 1
+            return
+        try:
+            decision = await self._decide(handler, request)
+            decision, pairs = safe_variables(decision)
+            await self._answer(conn, request, decision, pairs)
+        finally:
+            self.admission.leave()
         self.answered += 1
         log.info(
             "call %s: %s -> %s%s (call %s, %.0f ms)",
@@ -258,6 +286,18 @@ class FastAGIServer:
         except Exception:
             log.exception("call %s: %s failed, denying", uid, request.route)
         return unavailable()
+
+    def _log_overload(self) -> None:
+        """One warning per second at most: a burst refuses hundreds of calls."""
+        now = time.monotonic()
+        if now - self._overload_logged_at >= 1.0:
+            self._overload_logged_at = now
+            log.warning(
+                "overloaded: %d request(s) answered busy so far (%d in flight, %.0f answered/s)",
+                self.admission.refused,
+                self.admission.in_flight,
+                self.admission.rate(),
+            )
 
     async def _answer(
         self,

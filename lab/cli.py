@@ -77,10 +77,12 @@ def asterisk_status() -> None:
 
 
 BENCHMARKS = {
-    "agi": ["lab.benchmarks.agi_load", "--desk", "lab.benchmarks.agi_load:seeded_desk"],
+    "agi": ["lab.benchmarks.agi_load"],
     "reveal": ["lab.benchmarks.reveal_rate"],
     "worklist": ["lab.benchmarks.worklist"],
     "identify": ["lab.benchmarks.identify"],
+    "e2e": ["lab.benchmarks.e2e"],
+    "crash": ["lab.benchmarks.crash"],
 }
 
 
@@ -88,7 +90,8 @@ def bench(
     which: Annotated[
         str,
         typer.Argument(
-            help="agi (FastAGI load), reveal (pool), worklist (campaigns) or identify (hotline)"
+            help="agi (FastAGI load), e2e (calls through Asterisk), crash (kill -9 under load), "
+            "reveal (pool), worklist (campaigns) or identify (hotline)"
         ),
     ] = "agi",
 ) -> None:

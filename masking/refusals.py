@@ -26,6 +26,7 @@ class Refusal(StrEnum):
     INVALID_INPUT = "invalid_input"  # malformed dialed digits or caller ID
     UNAVAILABLE = "unavailable"  # the service could not decide (storage down, deadline)
     ALREADY_DIALING = "already_dialing"  # an order to confirm is being called on another path
+    BUSY = "busy"  # the service is overloaded: answered at once instead of after the deadline
 
 
 REFUSAL_TEXT: dict[Refusal, str] = {
@@ -43,6 +44,7 @@ REFUSAL_TEXT: dict[Refusal, str] = {
     Refusal.INVALID_INPUT: "the request is malformed",
     Refusal.UNAVAILABLE: "the number service is unavailable; try again in a minute",
     Refusal.ALREADY_DIALING: "this order is being called right now; try again after that call",
+    Refusal.BUSY: "all lines of the number service are busy; try again in a minute",
 }
 
 

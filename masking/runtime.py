@@ -7,19 +7,37 @@ tests run it in a thread with :class:`RuntimeThread`). Nothing else builds these
 
 Start-up order: the exposure check (:func:`check_exposure`), schema upgrade, live state
 restored from the database (a dead Redis is logged, not fatal: every call then fails
-closed until it is back), FastAGI, AMI (connects and reconnects by itself), HTTP, the
-scheduler (case events to the webhook, overdue appeals closed) and the progressive
-dialer (``agi/progressive.py``: campaign calls through the AMI originator).
+closed until it is back), FastAGI, AMI (connects and reconnects by itself), HTTP, then
+the leader election (:mod:`masking.leader`). Only the leader of the deployment (one
+process among all workers and instances sharing the database) runs the leader duties:
+AMI event tracking and reconciliation, the scheduler (case events to the webhook,
+overdue appeals closed) and the progressive dialer (``agi/progressive.py``: campaign
+calls through the AMI originator). Every process keeps an AMI connection without events,
+so click-to-call works from any of them. When the leader dies another process takes
+over within a few seconds.
 SIGTERM / SIGINT stop accepting and let in-flight AGI requests finish.
+
+``masking serve --workers N`` (:func:`supervise`): the parent upgrades the schema and
+restores the live state once, then forks N workers, each with its own event loop,
+serving FastAGI on the same port (``SO_REUSEPORT``: the kernel spreads connections).
+The console (HTTP) runs in worker 0 only: it is not on the call path, and one process
+keeps what a browser session relies on (the session key when ``MASKING_SESSION_SECRET``
+is unset) in one place. The parent restarts a worker that dies and passes SIGTERM /
+SIGINT on for a graceful stop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import logging
+import os
 import signal
-from collections.abc import Coroutine, Iterator
+import sys
+import time
+from collections.abc import Callable, Coroutine, Iterator
+from types import FrameType
 from typing import Any, TypeVar
 
 import uvicorn
@@ -30,6 +48,7 @@ from agi.server import FastAGIServer
 from masking.calls.desk import MaskingCallDesk
 from masking.cases import appeals, outbox, webhook
 from masking.config import ConfigError, Settings, is_loopback_host
+from masking.leader import LeaderLock, Leadership, lock_for
 from masking.numbers import bindings
 from masking.numbers.pool import PoolError
 from masking.scheduler import Job, Scheduler
@@ -67,20 +86,48 @@ def check_exposure(settings: Settings) -> None:
         )
 
 
-class Runtime:
-    """The running process; tests and the demo drive it through :meth:`start` / :meth:`stop`."""
+def prepare(service: MaskingService) -> None:
+    """Once per start of a deployment's process (the parent of workers): the schema
+    upgrade and the live state rebuilt in Redis from the database."""
+    service.db.upgrade()
+    try:
+        bindings.restore_live_state(service)
+    except PoolError as exc:
+        log.error("live state not restored (%s); calls are denied until Redis is back", exc)
 
-    def __init__(self, settings: Settings, *, with_http: bool = True) -> None:
+
+class Runtime:
+    """The running process; tests and the demo drive it through :meth:`start` / :meth:`stop`.
+
+    ``reuse_port``: FastAGI shares its port with the other workers. ``prepare`` False:
+    the parent already upgraded the schema and restored the live state. ``leader_lock``:
+    the deployment's lock (default: :func:`masking.leader.lock_for` the settings).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        with_http: bool = True,
+        reuse_port: bool = False,
+        prepare: bool = True,
+        leader_lock: LeaderLock | None = None,
+    ) -> None:
         check_exposure(settings)
         self.settings = settings
         self.with_http = with_http
+        self.reuse_port = reuse_port
+        self.prepare = prepare
         self.service = MaskingService.from_settings(settings)
         self.agi: FastAGIServer | None = None
         self.ami: AmiClient | None = None
         self._http: uvicorn.Server | None = None
         self._http_task: asyncio.Task[None] | None = None
+        self._leader_lock = leader_lock
+        self.leadership: Leadership | None = None
         self.scheduler: Scheduler | None = None
         self.dialer: ProgressiveDialer | None = None
+        self._stopping = False
 
     def scheduled_jobs(self) -> list[tuple[str, Job]]:
         service = self.service
@@ -95,13 +142,14 @@ class Runtime:
             jobs.append(("outbox", lambda now: outbox.deliver_due(service, send)))
         return jobs
 
+    @property
+    def is_leader(self) -> bool:
+        return self.leadership is not None and self.leadership.is_leader
+
     async def start(self) -> None:
         s = self.settings
-        await asyncio.to_thread(self.service.db.upgrade)
-        try:
-            await asyncio.to_thread(bindings.restore_live_state, self.service)
-        except PoolError as exc:
-            log.error("live state not restored (%s); calls are denied until Redis is back", exc)
+        if self.prepare:
+            await asyncio.to_thread(prepare, self.service)
         self.agi = FastAGIServer(
             MaskingCallDesk(self.service),
             s.agi_host,
@@ -109,10 +157,16 @@ class Runtime:
             request_timeout=s.agi_request_timeout,
             allowed_peers=s.agi_allowed_networks,
             secret=s.agi_secret,
+            reuse_port=self.reuse_port,
         )
         await self.agi.start()
-        log.info("FastAGI listening on %s:%s", s.agi_host, self.agi.port)
-        self.ami = AmiClient.from_settings(s, self.service)
+        log.info("FastAGI listening on %s:%s (pid %s)", s.agi_host, self.agi.port, os.getpid())
+        self.leadership = Leadership(
+            self._leader_lock or lock_for(s), on_elected=self._lead, on_deposed=self._follow
+        )
+        # a process that leads from the start logs in to AMI with events at once
+        leading = await self.leadership.try_now()
+        self.ami = AmiClient.from_settings(s, self.service, track_events=leading)
         await self.ami.start()
         if self.with_http:
             app = create_app(self.service, self.ami.originator)
@@ -127,7 +181,7 @@ class Runtime:
                 log_config=None,
             )
             self._http = _EmbeddedServer(config)
-            self._http_task = asyncio.create_task(self._http.serve())
+            self._http_task = asyncio.create_task(self._serve_http(self._http))
             for _ in range(100):
                 if self._http.started or self._http_task.done():
                     break
@@ -136,17 +190,44 @@ class Runtime:
                 self._http_task.result()  # raises: e.g. the port is taken
                 raise RuntimeError(f"HTTP server on {s.http_host}:{s.http_port} stopped")
             log.info("console on http://%s:%s/", s.http_host, s.http_port)
+        await self.leadership.start()
+
+    async def _serve_http(self, server: uvicorn.Server) -> None:
+        try:
+            await server.serve()
+        except SystemExit:
+            # uvicorn exits the process when it cannot listen (it logged why): here that
+            # is a start-up failure like any other
+            s = self.settings
+            raise OSError(f"the console cannot listen on {s.http_host}:{s.http_port}") from None
+
+    async def _lead(self) -> None:
+        """Elected: track AMI events (and reconcile), run the timers and the dialer."""
+        assert self.ami is not None
+        log.info("leader duties start: AMI event tracking, scheduler, progressive dialer")
+        await self.ami.set_tracking(True)
+        s = self.settings
         self.scheduler = Scheduler(self.scheduled_jobs(), s.scheduler_interval, self.service.clock)
         await self.scheduler.start()
         # progressive sessions: the next order's call when the operator is free
         self.dialer = ProgressiveDialer(self.service, self.ami.originator, interval=1.0)
         await self.dialer.start()
 
+    async def _follow(self) -> None:
+        """Deposed (or stopping): leave the leader duties to whoever holds the lock now."""
+        dialer, self.dialer = self.dialer, None
+        if dialer is not None:
+            await dialer.stop()
+        scheduler, self.scheduler = self.scheduler, None
+        if scheduler is not None:
+            await scheduler.stop()
+        if self.ami is not None and not self._stopping:
+            await self.ami.set_tracking(False)
+
     async def stop(self) -> None:
-        if self.dialer is not None:
-            await self.dialer.stop()
-        if self.scheduler is not None:
-            await self.scheduler.stop()
+        self._stopping = True
+        if self.leadership is not None:
+            await self.leadership.stop()
         if self._http is not None:
             self._http.should_exit = True
             if self._http_task is not None:
@@ -159,19 +240,172 @@ class Runtime:
         self.service.close()
 
 
-async def serve(settings: Settings) -> None:
-    runtime = Runtime(settings)
+async def serve(
+    settings: Settings,
+    *,
+    worker: int | None = None,
+    on_started: Callable[[], None] | None = None,
+) -> None:
+    """One process serving until SIGINT / SIGTERM: alone (``worker`` None), or worker
+    number ``worker`` of :func:`supervise` (the parent prepared; HTTP in worker 0 only)."""
+    if worker is None:
+        runtime = Runtime(settings)
+    else:
+        runtime = Runtime(settings, with_http=worker == 0, reuse_port=True, prepare=False)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await runtime.start()
-    log.info("masking is serving; Ctrl-C stops it")
+    try:
+        await runtime.start()
+    except BaseException:
+        await runtime.stop()
+        raise
+    if on_started is not None:
+        on_started()
+    if worker is None:
+        log.info("masking is serving; Ctrl-C stops it")
+    else:
+        log.info("worker %d (pid %d) is serving", worker, os.getpid())
     try:
         await stop.wait()
     finally:
         log.info("stopping")
         await runtime.stop()
+
+
+# ---- several workers ----------------------------------------------------------------------
+# a worker's exit codes that mean "it could not start": the parent gives up, restarting
+# it would fail the same way
+EXIT_CONFIG = 2
+EXIT_CANNOT_START = 3
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent: int) -> None:
+    """A worker must not outlive its supervisor (kill -9 of the parent): SIGTERM then."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:
+        os._exit(0)
+
+
+def _worker_main(settings: Settings, index: int, parent: int) -> None:
+    """The forked child: its own event loop, until SIGTERM; never returns."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _die_with_parent(parent)
+    code = 0
+    started: list[bool] = []
+    try:
+        asyncio.run(serve(settings, worker=index, on_started=lambda: started.append(True)))
+    except ConfigError as exc:
+        log.error("worker %d: %s", index, exc)
+        code = 1 if started else EXIT_CONFIG
+    except OSError as exc:
+        log.error("worker %d: %s", index, exc.strerror or exc)
+        code = 1 if started else EXIT_CANNOT_START
+    except BaseException:
+        log.exception("worker %d failed", index)
+        code = 1
+    finally:
+        logging.shutdown()
+        os._exit(code)
+
+
+def supervise(
+    settings: Settings,
+    workers: int,
+    *,
+    restart_delay: float = 1.0,
+    max_restart_delay: float = 30.0,
+    stop_grace: float = 30.0,
+) -> int:
+    """``masking serve --workers N``: prepare once, fork ``workers`` workers, restart any
+    that dies (waiting longer while they keep dying young), and on SIGTERM / SIGINT stop
+    them gracefully (SIGKILL after ``stop_grace`` seconds). Returns the exit code."""
+    if workers < 1:
+        raise ConfigError("--workers: at least 1")
+    check_exposure(settings)
+    service = MaskingService.from_settings(settings)
+    try:
+        prepare(service)
+    finally:
+        service.close()  # nothing open is inherited by the workers
+    parent = os.getpid()
+    children: dict[int, int] = {}  # pid -> worker index
+    born: dict[int, float] = {}
+    delays = dict.fromkeys(range(workers), restart_delay)
+    stopping: list[int] = []  # the signal that asked to stop, once one did
+
+    def spawn(index: int) -> None:
+        pid = os.fork()
+        if pid == 0:
+            _worker_main(settings, index, parent)
+        children[pid] = index
+        born[pid] = time.monotonic()
+        log.info("worker %d started (pid %d)", index, pid)
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        if not stopping:
+            stopping.append(signum)
+        for pid in list(children):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    exit_code = 0
+    pending: dict[int, float] = {}  # worker index -> when to start it again
+    try:
+        for index in range(workers):
+            spawn(index)
+        log.info("masking is serving with %d workers (supervisor pid %d)", workers, parent)
+        deadline: float | None = None
+        while children or (pending and not stopping):
+            pid, status = os.waitpid(-1, os.WNOHANG) if children else (0, 0)
+            now = time.monotonic()
+            if pid == 0:
+                if stopping:
+                    deadline = deadline or now + stop_grace
+                    if now > deadline:
+                        for child in list(children):
+                            log.error("worker pid %d did not stop in time; killing it", child)
+                            with contextlib.suppress(ProcessLookupError):
+                                os.kill(child, signal.SIGKILL)
+                        deadline = now + 5.0
+                for index, when in list(pending.items()):
+                    if when <= now and not stopping:
+                        del pending[index]
+                        spawn(index)
+                time.sleep(0.1)
+                continue
+            index = children.pop(pid)
+            code = os.waitstatus_to_exitcode(status)
+            lived = now - born.pop(pid)
+            if stopping:
+                continue
+            if code in (EXIT_CONFIG, EXIT_CANNOT_START):
+                log.error("worker %d could not start (exit %d); stopping", index, code)
+                exit_code = code
+                on_signal(signal.SIGTERM, None)
+                continue
+            delays[index] = (
+                min(delays[index] * 2, max_restart_delay) if lived < 10 else restart_delay
+            )
+            log.error(
+                "worker %d (pid %d) exited (%s); restarting in %.1f s",
+                index,
+                pid,
+                f"signal {-code}" if code < 0 else f"exit {code}",
+                delays[index],
+            )
+            pending[index] = now + delays[index]
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    log.info("all workers stopped")
+    return exit_code
 
 
 class RuntimeThread:

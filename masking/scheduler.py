@@ -6,10 +6,10 @@ database (events to send, appeals past their deadline). So the scheduler keeps n
 of its own: after downtime the first round finds everything that fell due meanwhile and
 catches up. It runs a round as soon as it starts, then every ``interval`` seconds.
 
-A job that raises is logged and the others still run; the loop goes on. Two service
-instances each run their own scheduler: that a job acts exactly once on a row comes from
-the job's row locks (PostgreSQL ``FOR UPDATE SKIP LOCKED``, SQLite's single writer), not
-from the scheduler.
+A job that raises is logged and the others still run; the loop goes on. Only the elected
+leader of a deployment runs it (:mod:`masking.leader`); that a job acts exactly once on a
+row still comes from the job's row locks (PostgreSQL ``FOR UPDATE SKIP LOCKED``, SQLite's
+single writer), which also covers the second in which a deposed leader has not noticed yet.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from masking.config import Settings
+from masking.epoch import EPOCH_KEY, ConfigEpoch
 from masking.numbers.pool import LivePool
 from masking.storage.db import Database
 from masking.storage.models import utcnow
@@ -28,6 +29,9 @@ class MaskingService:
         self.db = db
         self.pool = pool
         self.clock = clock
+        # a committed change to staff, sites, numbers or open cases: calls re-read them
+        self.config_epoch = ConfigEpoch(pool.redis, pool.prefix + EPOCH_KEY)
+        db.on_config_change.append(self.config_epoch.bump)
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock = utcnow) -> MaskingService:
@@ -39,5 +43,7 @@ class MaskingService:
         )
 
     def close(self) -> None:
+        if self.config_epoch.bump in self.db.on_config_change:
+            self.db.on_config_change.remove(self.config_epoch.bump)
         self.db.dispose()
         self.pool.redis.close()

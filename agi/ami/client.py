@@ -17,8 +17,11 @@ class AmiClient(AmiConnection):
     """:class:`AmiConnection` with call records kept from its events, and click-to-call.
 
     ``service`` None gives a command-only client (no events, no records), e.g. for
-    ``masking dialplan reload``. ``options`` are :class:`AmiConnection`'s (host, port,
-    username, secret, timeouts, backoff, ``reconcile_interval``, ``boot_wait``).
+    ``masking dialplan reload``. ``track_events`` False: the client connects (Originate
+    works) but subscribes to no events until :meth:`set_tracking` turns tracking on (only
+    the elected leader of a deployment tracks). ``options`` are :class:`AmiConnection`'s
+    (host, port, username, secret, timeouts, backoff, ``reconcile_interval``,
+    ``boot_wait``, ``batch_window``, ``batch_max``).
     """
 
     def __init__(
@@ -26,17 +29,23 @@ class AmiClient(AmiConnection):
         *,
         service: MaskingService | None = None,
         recording_delays: Iterable[float] = (1.0, 5.0),
+        track_events: bool = True,
         **options: Any,
     ) -> None:
         tracker = CallTracker(service, recording_delays=recording_delays) if service else None
-        super().__init__(listener=tracker, **options)
+        super().__init__(listener=tracker, track_events=track_events, **options)
         self.service = service
         self.tracker = tracker
         self.originator = AmiOriginator(self, service=service, tracker=tracker)
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, service: MaskingService | None = None, **options: Any
+        cls,
+        settings: Settings,
+        service: MaskingService | None = None,
+        *,
+        track_events: bool = True,
+        **options: Any,
     ) -> AmiClient:
         return cls(
             host=settings.ami_host,
@@ -44,6 +53,7 @@ class AmiClient(AmiConnection):
             username=settings.ami_username,
             secret=settings.ami_secret,
             service=service,
+            track_events=track_events,
             **options,
         )
 

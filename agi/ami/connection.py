@@ -13,10 +13,22 @@ the parts that are unsafe for a telephony service replaced:
   reconnects back off exponentially (capped) and a refused login stops the client with
   :class:`AmiLoginError` (logged), instead of retrying silently forever.
 
-A connection given an :class:`AmiListener` subscribes to events and hands each one to
-it, in arrival order; it asks the listener to reconcile after every login (once
-``FullyBooted`` came or ``boot_wait`` passed), on a later ``FullyBooted`` (Asterisk
-restarted under the session) and every ``reconcile_interval`` seconds.
+A connection given an :class:`AmiListener` and ``track_events`` subscribes to events and
+hands them to it in batches, in arrival order: what arrived within ``batch_window``
+seconds (at most ``batch_max`` events) goes in one call, so the listener can apply a
+burst in one database transaction. It asks the listener to reconcile after every login
+(once ``FullyBooted`` came or ``boot_wait`` passed), on a later ``FullyBooted``
+(Asterisk restarted under the session) and every ``reconcile_interval`` seconds.
+
+Events the listener does not want are dropped before they are parsed
+(:meth:`AmiListener.ignores` sees the raw block). Asterisk is also asked not to send
+them (``Action: Filter``); that action needs the ``system`` write class, which the
+service's least-privilege user does not have, so a refusal is expected and harmless:
+then ``eventfilter`` lines in manager.conf do the same job on Asterisk's side.
+
+Tracking can be switched on and off on a live connection (:meth:`set_tracking`, the
+``Events`` action; a refusal reconnects with the new event mask): only the elected leader
+of a deployment tracks events, every worker keeps a connection for Originate.
 """
 
 from __future__ import annotations
@@ -26,7 +38,7 @@ import contextlib
 import logging
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, Self
 
 from panoramisk import Manager
@@ -37,6 +49,8 @@ from panoramisk.message import Message
 log = logging.getLogger("masking.ami")
 
 CONTEXT_RE = re.compile(r"^[A-Za-z0-9_.-]{1,80}$")
+# the AMI classes a tracking connection reads (the service user's "read" in manager.conf)
+EVENT_MASK = "system,call,user"
 
 
 class AmiError(Exception):
@@ -85,8 +99,17 @@ def _output(message: Mapping[str, Any]) -> str:
 class AmiListener(Protocol):
     """What a connection feeds with Asterisk's events (the call tracker implements it)."""
 
-    async def handle(self, event: Mapping[str, Any]) -> None:
-        """One event, in arrival order; an exception is logged and the next one follows."""
+    @property
+    def event_filters(self) -> Sequence[str]:
+        """``Filter`` values asking Asterisk to send only the events the listener wants."""
+        ...
+
+    def ignores(self, block: str) -> bool:
+        """True for a raw event block (``Event: X\r\nKey: value...``) not worth parsing."""
+        ...
+
+    async def handle_batch(self, events: Sequence[Mapping[str, Any]]) -> None:
+        """Events in arrival order; an exception is logged and the next batch follows."""
         ...
 
     async def reconcile(self, ami: AmiConnection) -> object:
@@ -113,6 +136,31 @@ class _Protocol(AMIProtocol):
         self.log = manager.log
         self.config = manager.config
         self.encoding = manager.encoding
+
+    def data_received(self, data: bytes) -> None:
+        listener = self._connection.listener
+        if listener is None or self.version is None:
+            super().data_received(data)
+            return
+        # panoramisk's framing, with events nobody wants dropped before they are parsed
+        text = data.decode(self.encoding, "ignore")
+        if self.queue:
+            text = self.queue.popleft() + text
+        blocks = text.split("\r\n\r\n")
+        self.queue.append(blocks.pop(-1))
+        for block in blocks:
+            block = block.strip()
+            if (
+                block.startswith("Event: ")
+                # items of a list this connection asked for (CoreShowChannel...) carry
+                # its ActionID: never the listener's to drop
+                and "\r\nActionID: " not in block
+                and listener.ignores(block)
+            ):
+                continue
+            message = Message.from_line(block)
+            if message is not None:
+                self.handle_message(message)
 
     def connection_lost(self, exc: Any) -> None:
         # also called by panoramisk itself on "Event: Shutdown"
@@ -152,8 +200,9 @@ class AmiConnection:
     """One supervised AMI connection: login, ping deadline, backoff, actions, events.
 
     Without a ``listener`` it subscribes to no events (a command-only connection, e.g.
-    for ``masking dialplan reload``). Use ``async with`` for one-shot work, or
-    :meth:`start` / :meth:`close` in a long-running service.
+    for ``masking dialplan reload``); with one but ``track_events`` False it subscribes to
+    none either until :meth:`set_tracking` turns tracking on. Use ``async with`` for
+    one-shot work, or :meth:`start` / :meth:`close` in a long-running service.
     """
 
     def __init__(
@@ -164,6 +213,9 @@ class AmiConnection:
         username: str,
         secret: str,
         listener: AmiListener | None = None,
+        track_events: bool = True,
+        batch_window: float = 0.02,
+        batch_max: int = 500,
         ping_interval: float = 10.0,
         ping_timeout: float = 5.0,
         connect_timeout: float = 5.0,
@@ -176,6 +228,10 @@ class AmiConnection:
         self.host, self.port = host, port
         self.username, self.secret = username, secret
         self.listener = listener
+        self._tracking = listener is not None and track_events
+        self.batch_window, self.batch_max = batch_window, batch_max
+        self.batches = 0  # batches handed to the listener so far
+        self.filters_accepted: bool | None = None  # the last Filter action's fate
         self.ping_interval, self.ping_timeout = ping_interval, ping_timeout
         self.connect_timeout, self.action_timeout = connect_timeout, action_timeout
         self.backoff_initial, self.backoff_max = backoff_initial, backoff_max
@@ -204,11 +260,17 @@ class AmiConnection:
         self._inflight: set[asyncio.Future[Any]] = set()
         self._events: asyncio.Queue[Mapping[str, Any]] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
+        self._tracker_task: asyncio.Task[None] | None = None
 
     # ---- lifecycle --------------------------------------------------------------------
     @property
     def connected(self) -> bool:
         return self._ready.is_set()
+
+    @property
+    def tracking(self) -> bool:
+        """Events are subscribed to and handed to the listener."""
+        return self._tracking
 
     async def start(self) -> None:
         """Start connecting in the background (returns at once)."""
@@ -298,8 +360,8 @@ class AmiConnection:
             self._ready.set()
             log.info("AMI connected to %s:%s as %s", self.host, self.port, self.username)
             self._session(self._pinger())
-            if self.listener is not None:
-                self._session(self._after_login(self.listener))
+            if self._tracking:
+                self._start_tracking()
             await self._lost.wait()
             self._ready.clear()
             for task in list(self._session_tasks):
@@ -331,7 +393,7 @@ class AmiConnection:
         self.manager.responses = protocol.responses
         self.manager._connected = True
         self.manager.loop = loop
-        events = "system,call,user" if self.listener is not None else "off"
+        events = EVENT_MASK if self._tracking else "off"
         try:
             reply = await self.send_action(
                 {
@@ -481,22 +543,92 @@ class AmiConnection:
     def _on_event(self, _manager: Manager, event: Message) -> None:
         name = header(event, "Event")
         if name == "FullyBooted":
-            if self._booted.is_set() and self.listener is not None:
+            if self._booted.is_set() and self._tracking and self.listener is not None:
                 # Asterisk (re)booted under this session
                 self._session(self.listener.reconcile(self))
             self._booted.set()
-        if self.listener is not None:
+        if self._tracking:
             self._events.put_nowait(event)
 
     async def _work(self, listener: AmiListener) -> None:
         while True:
-            event = await self._events.get()
+            batch = [await self._events.get()]
+            # a burst goes in one batch: wait a little for the rest of it
+            deadline = asyncio.get_running_loop().time() + self.batch_window
+            while len(batch) < self.batch_max:
+                if self._events.empty():
+                    left = deadline - asyncio.get_running_loop().time()
+                    if left <= 0:
+                        break
+                    with contextlib.suppress(TimeoutError):
+                        batch.append(await asyncio.wait_for(self._events.get(), left))
+                    continue
+                batch.append(self._events.get_nowait())
+            self.batches += 1
             try:
-                await listener.handle(event)
+                await listener.handle_batch(batch)
             except Exception:
-                log.exception("AMI event %s could not be applied", header(event, "Event"))
+                log.exception("AMI: a batch of %d events could not be applied", len(batch))
+
+    # ---- tracking on and off ------------------------------------------------------------
+    async def set_tracking(self, on: bool) -> None:
+        """Subscribe to events (``on``) and reconcile, or stop both. On a live connection
+        the ``Events`` action switches the event mask; when Asterisk refuses it the
+        connection is reopened and logs in with the new mask."""
+        if self.listener is None or on == self._tracking:
+            return
+        self._tracking = on
+        if not on:
+            self._stop_tracking()
+        if not self._ready.is_set():
+            return  # the next login uses the new mask
+        try:
+            await self.send_action({"Action": "Events", "EventMask": EVENT_MASK if on else "off"})
+        except (AmiError, TimeoutError) as exc:
+            log.info("AMI: event mask not switched in place (%s); reconnecting", exc)
+            self._drop_connection()
+            return
+        if on:
+            self._start_tracking()
+        log.info("AMI: event tracking %s", "on" if on else "off")
+
+    def _start_tracking(self) -> None:
+        if self.listener is None:
+            return
+        if self._tracker_task is not None:
+            self._tracker_task.cancel()
+        task = asyncio.ensure_future(self._after_login(self.listener))
+        self._tracker_task = task
+        self._session_tasks.add(task)
+        task.add_done_callback(self._session_tasks.discard)
+
+    def _stop_tracking(self) -> None:
+        task, self._tracker_task = self._tracker_task, None
+        if task is not None:
+            task.cancel()
+        while not self._events.empty():
+            self._events.get_nowait()
+
+    async def _add_filters(self, listener: AmiListener) -> None:
+        """Ask Asterisk to send only the wanted events (best effort: see the module doc)."""
+        accepted = True
+        for value in listener.event_filters:
+            try:
+                await self.send_action({"Action": "Filter", "Operation": "Add", "Filter": value})
+            except AmiActionError as exc:
+                accepted = False
+                if self.filters_accepted is not False:
+                    log.info(
+                        "AMI: Asterisk refused the Filter action (%s); manager.conf "
+                        "eventfilter lines should keep unrelated events away",
+                        exc,
+                    )
+                break
+        self.filters_accepted = accepted
 
     async def _after_login(self, listener: AmiListener) -> None:
+        with contextlib.suppress(AmiError, TimeoutError):
+            await self._add_filters(listener)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._booted.wait(), self.boot_wait)
         self._booted.set()

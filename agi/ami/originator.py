@@ -15,7 +15,7 @@ from agi.ami.connection import (
     AmiError,
     AmiNotConnected,
 )
-from agi.ami.tracker import CallTracker
+from agi.ami.tracker import ORIGINATE_ACTION_PREFIX, CallTracker
 from masking.calls import call_log, click2call
 from masking.service import MaskingService
 from masking.shapes import is_call_id, is_callerid_number, is_endpoint
@@ -66,7 +66,7 @@ class AmiOriginator:
         if call_id in self._originated:
             raise AmiError(f"click-to-call {call_id} was already originated")
         number = await self._callerid_number(call_id)
-        action_id = f"masking-originate-{call_id}"
+        action_id = f"{ORIGINATE_ACTION_PREFIX}{call_id}"
         action = {
             "Action": "Originate",
             "ActionID": action_id,

@@ -1,41 +1,55 @@
 """FastAGI load: decisions per second and latency of the operator-call route.
 
 Plays Asterisk's side of FastAGI (connect, send the environment, answer every command
-with ``200 result=1``, wait for the close) from asyncio clients at several concurrency
-levels, against
+with ``200 result=1``, wait for the close) at several concurrency levels, against
 
-(a) our :class:`agi.server.FastAGIServer` with a CallDesk from ``--desk module:factory``
-    (default ``masking.calls.desk:build_call_desk``: the real domain on the configured
-    database and Redis), and
-(b) a minimal FastAGI server with no logic: it reads the environment and sets the same
+(a) ``ours``: :class:`agi.server.FastAGIServer` with the real call desk on a throwaway
+    database (SQLite file and/or PostgreSQL) and the local Redis under a unique prefix,
+    seeded so that every request is a real ``dial`` (one site open around the clock,
+    staff endpoint ``desk1``, a revealed shipment behind +74950000001), and
+(b) ``no logic``: a minimal FastAGI server that reads the environment and sets the same
     eight variables to constants: the floor any FastAGI service on this machine has.
 
-Each server runs in its own child process (so the clients do not share its event loop)
-on a loopback port; the clients run here. Every level is bounded by a request count and
-a time limit, and the child processes end with this script.
+Each server runs as 1 or N worker processes sharing one port (SO_REUSEPORT, as
+``masking serve --workers N``). The load comes from several client processes (so the
+generator is not the bottleneck); the table shows their CPU next to the servers'.
+``busy`` counts requests the admission control answered at once; ``errors`` are requests
+with no decision at all. Every level is bounded by a request count and a time limit, and
+the child processes end with this script.
 
-    python -m lab.benchmarks.agi_load                   # (a) real desk and (b)
-    python -m lab.benchmarks.agi_load --desk lab.benchmarks.agi_load:seeded_desk
+    python -m lab.benchmarks.agi_load                       # SQLite and PostgreSQL, 1 and 2 workers
+    python -m lab.benchmarks.agi_load --databases sqlite --workers 1 --levels 1,50
     python -m lab.benchmarks.agi_load --desk tests.support.agi:FakeDesk
-    python -m lab.benchmarks.agi_load --baseline        # (b) only
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 HOST = "127.0.0.1"
-LEVELS = (1, 50, 200)
-CHILD_LIFETIME_S = 600.0  # a child server never outlives this, whatever happens here
+LEVELS = (1, 50, 200, 1000)
+CHILD_LIFETIME_S = 900.0  # a child never outlives this, whatever happens here
+CLIENT_PROCESSES = 4
+PG_ADMIN_URL = os.environ.get(
+    "MASKING_BENCH_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1/postgres"
+)
+ENV_URL = "MASKING_BENCH_DATABASE_URL"
+ENV_PREFIX = "MASKING_BENCH_REDIS_PREFIX"
+ENV_VAR = "MASKING_BENCH_VAR_DIR"
 
 BASELINE_COMMANDS = b"".join(
     b'SET VARIABLE "%s" "%s"\n' % pair
@@ -51,20 +65,13 @@ BASELINE_COMMANDS = b"".join(
     ]
 ).splitlines(keepends=True)
 
-# ---- a real desk on a throwaway database ---------------------------------------------------
+# ---- the real desk on a throwaway database ---------------------------------------------------
 
 
-def seeded_desk() -> object:
-    """The real call desk on a throwaway database (``MASKING_BENCH_DATABASE_URL``, an empty
-    database, or a temporary SQLite file) and the local Redis under a unique prefix: one
-    site open around the clock, staff endpoint ``desk1``, one revealed shipment whose
-    temporary number is +74950000001, so the default request is a real ``dial``."""
-    import atexit
-    import tempfile
-    import uuid
-
+def seed(url: str, prefix: str, var_dir: Path) -> None:
+    """One site open around the clock, staff endpoint ``desk1``, one revealed shipment
+    behind +74950000001 (so the default request is a real ``dial``)."""
     from masking import accounts, shipments, sites
-    from masking.calls.desk import MaskingCallDesk
     from masking.config import load_settings
     from masking.numbers import bindings
     from masking.numbers.pool import LivePool
@@ -72,10 +79,7 @@ def seeded_desk() -> object:
     from masking.service import MaskingService
     from masking.storage.db import Database
 
-    tmp = tempfile.TemporaryDirectory(prefix="agi-bench-")
-    url = os.environ.get("MASKING_BENCH_DATABASE_URL") or f"sqlite:///{tmp.name}/bench.db"
-    prefix = f"bench:{uuid.uuid4().hex[:8]}:"
-    settings = load_settings(var_dir=Path(tmp.name), database_url=url, redis_prefix=prefix)
+    settings = load_settings(var_dir=var_dir, database_url=url, redis_prefix=prefix)
     db = Database(url)
     db.upgrade()
     service = MaskingService(settings, db, LivePool.from_url(settings.redis_url, prefix))
@@ -95,14 +99,55 @@ def seeded_desk() -> object:
         owner_id = owner.id
     bindings.add_pool_numbers(service, ["+74950000001"], "RU")
     reveal_number(service, staff_id=owner_id, shipment_number="B1", reason="item_found_later")
+    service.close()
 
-    def cleanup() -> None:
-        service.pool.flush()
-        db.dispose()
-        tmp.cleanup()
 
-    atexit.register(cleanup)
-    return MaskingCallDesk(service)
+def seeded_desk() -> object:
+    """The real call desk on the database and Redis prefix the parent seeded (its
+    environment), or, run alone, on a fresh seeded SQLite file."""
+    from masking.calls.desk import MaskingCallDesk
+    from masking.config import load_settings
+    from masking.service import MaskingService
+
+    url, prefix = os.environ.get(ENV_URL), os.environ.get(ENV_PREFIX)
+    var_dir = Path(os.environ.get(ENV_VAR) or tempfile.mkdtemp(prefix="agi-bench-"))
+    if not url or not prefix:
+        url, prefix = f"sqlite:///{var_dir}/bench.db", f"bench:{uuid.uuid4().hex[:8]}:"
+        seed(url, prefix, var_dir)
+    settings = load_settings(var_dir=var_dir, database_url=url, redis_prefix=prefix)
+    return MaskingCallDesk(MaskingService.from_settings(settings))
+
+
+@contextmanager
+def bench_database(kind: str, var_dir: Path) -> Iterator[tuple[str, str]]:
+    """A seeded throwaway database of ``kind`` and a Redis prefix; dropped afterwards."""
+    import redis
+    from sqlalchemy import create_engine, text
+
+    from masking.config import load_settings
+
+    prefix = f"bench:{uuid.uuid4().hex[:8]}:"
+    if kind == "sqlite":
+        url = f"sqlite:///{var_dir}/bench-{uuid.uuid4().hex[:6]}.db"
+        admin = None
+    else:
+        name = f"masking_bench_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        seed(url, prefix, var_dir)
+        yield url, prefix
+    finally:
+        client = redis.Redis.from_url(load_settings(var_dir=var_dir).redis_url)
+        keys = list(client.scan_iter(match=prefix + "*", count=1000))
+        if keys:
+            client.delete(*keys)
+        if admin is not None:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
 
 
 # ---- servers (child processes) -------------------------------------------------------------
@@ -122,7 +167,7 @@ async def _baseline_client(reader: asyncio.StreamReader, writer: asyncio.StreamW
         writer.close()
 
 
-async def _serve_child(kind: str, desk_spec: str) -> None:
+async def _serve_child(kind: str, desk_spec: str, port: int) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -131,9 +176,10 @@ async def _serve_child(kind: str, desk_spec: str) -> None:
     loop.add_reader(sys.stdin.fileno(), stop.set)
     loop.call_later(CHILD_LIFETIME_S, stop.set)
     if kind == "baseline":
-        server = await asyncio.start_server(_baseline_client, HOST, 0, backlog=1024)
-        port = server.sockets[0].getsockname()[1]
-        print(f"PORT {port}", flush=True)
+        server = await asyncio.start_server(
+            _baseline_client, HOST, port, backlog=4096, reuse_port=True
+        )
+        print(f"PORT {server.sockets[0].getsockname()[1]}", flush=True)
         await stop.wait()
         server.close()
         return
@@ -143,7 +189,9 @@ async def _serve_child(kind: str, desk_spec: str) -> None:
 
     logging.basicConfig(level=logging.ERROR)
     desk = load_factory(desk_spec)()
-    ours = FastAGIServer(desk, HOST, 0, request_timeout=3.0, max_connections=2000)
+    ours = FastAGIServer(
+        desk, HOST, port, request_timeout=3.0, max_connections=4000, reuse_port=True
+    )
     await ours.start()
     print(f"PORT {ours.port}", flush=True)
     await stop.wait()
@@ -151,37 +199,63 @@ async def _serve_child(kind: str, desk_spec: str) -> None:
 
 
 @dataclass
-class Child:
+class Server:
+    """One server: ``workers`` processes on one port."""
+
     kind: str
-    proc: subprocess.Popen[str]
+    procs: list[subprocess.Popen[str]]
     port: int
 
     @classmethod
-    def start(cls, kind: str, desk_spec: str) -> Child:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "lab.benchmarks.agi_load", "--child", kind, "--desk", desk_spec],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        if not line.startswith("PORT "):
-            proc.kill()
-            raise SystemExit(f"{kind} server did not start (desk {desk_spec!r})")
-        return cls(kind, proc, int(line.split()[1]))
+    def start(cls, kind: str, desk_spec: str, workers: int, env: dict[str, str]) -> Server:
+        procs: list[subprocess.Popen[str]] = []
+        port = 0
+        for _ in range(workers):
+            proc = subprocess.Popen(
+                [
+                    sys.executable, "-m", "lab.benchmarks.agi_load",
+                    "--child", kind, "--desk", desk_spec, "--port", str(port),
+                ],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+                env={**os.environ, **env},
+            )  # fmt: skip
+            procs.append(proc)
+            assert proc.stdout is not None
+            line = proc.stdout.readline()
+            if not line.startswith("PORT "):
+                for p in procs:
+                    p.kill()
+                raise SystemExit(f"{kind} server did not start (desk {desk_spec!r})")
+            port = int(line.split()[1])
+        return cls(kind, procs, port)
+
+    def cpu_seconds(self) -> float:
+        return sum(_cpu_of(p.pid) for p in self.procs)
 
     def stop(self) -> None:
-        if self.proc.stdin:
-            self.proc.stdin.close()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        for proc in self.procs:
+            if proc.stdin:
+                proc.stdin.close()
+        for proc in self.procs:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
-# ---- clients (this process) ----------------------------------------------------------------
+def _cpu_of(pid: int) -> float:
+    """User + system CPU seconds of a live process (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# ---- clients (child processes) ------------------------------------------------------------
 
 
 def request_bytes(n: int, endpoint: str, dialed: str) -> bytes:
@@ -209,12 +283,31 @@ class Result:
     errors: int = 0
     dial: int = 0
     deny: int = 0
+    busy: int = 0
+    unavailable: int = 0
     elapsed: float = 0.0
+    client_cpu: float = 0.0
+    call_ids: list[str] = field(default_factory=list)
+
+    def merge(self, other: Result) -> None:
+        self.latencies += other.latencies
+        self.call_ids += other.call_ids
+        for name in ("errors", "dial", "deny", "busy", "unavailable"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.elapsed = max(self.elapsed, other.elapsed)
+        self.client_cpu += other.client_cpu
 
 
-async def one_call(port: int, n: int, endpoint: str, dialed: str, result: Result) -> None:
+_CALL_ID = b'SET VARIABLE "MASKING_CALL_ID" "'
+_REASON = b'SET VARIABLE "MASKING_DENY_REASON" "'
+
+
+async def one_call(
+    port: int, n: int, endpoint: str, dialed: str, result: Result, keep_ids: bool = False
+) -> None:
     started = time.perf_counter()
     writer = None
+    call_id = reason = b""
     try:
         async with asyncio.timeout(10):
             reader, writer = await asyncio.open_connection(HOST, port)
@@ -223,12 +316,23 @@ async def one_call(port: int, n: int, endpoint: str, dialed: str, result: Result
             last = b""
             while line := await reader.readline():
                 last = line
+                if line.startswith(_CALL_ID):
+                    call_id = line[len(_CALL_ID) :].split(b'"', 1)[0]
+                elif line.startswith(_REASON):
+                    reason = line[len(_REASON) :].split(b'"', 1)[0]
                 writer.write(b"200 result=1\n")
                 await writer.drain()
         if last.startswith(b'SET VARIABLE "MASKING_ACTION" "dial"'):
             result.dial += 1
+            if keep_ids:
+                result.call_ids.append(call_id.decode())
         elif last.startswith(b'SET VARIABLE "MASKING_ACTION" "deny"'):
-            result.deny += 1
+            if reason == b"busy":
+                result.busy += 1
+            elif reason == b"unavailable":
+                result.unavailable += 1
+            else:
+                result.deny += 1
         else:
             result.errors += 1
             return
@@ -241,22 +345,93 @@ async def one_call(port: int, n: int, endpoint: str, dialed: str, result: Result
 
 
 async def run_level(
-    port: int, concurrency: int, total: int, seconds: float, endpoint: str, dialed: str
+    port: int,
+    concurrency: int,
+    total: int,
+    seconds: float,
+    endpoint: str,
+    dialed: str,
+    *,
+    first: int = 0,
+    keep_ids: bool = False,
 ) -> Result:
     result = Result()
-    counter = iter(range(total))
+    counter = iter(range(first, first + total))
     deadline = time.perf_counter() + seconds
 
     async def worker() -> None:
         for n in counter:
             if time.perf_counter() > deadline:
                 return
-            await one_call(port, n, endpoint, dialed, result)
+            await one_call(port, n, endpoint, dialed, result, keep_ids)
 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     result.elapsed = time.perf_counter() - started
     return result
+
+
+def _client_main(spec: str) -> None:
+    """A client process: runs its share of a level, prints its Result as JSON."""
+    args = json.loads(spec)
+    cpu_before = time.process_time()
+    result = asyncio.run(
+        run_level(
+            args["port"],
+            args["concurrency"],
+            args["total"],
+            args["seconds"],
+            args["endpoint"],
+            args["dialed"],
+            first=args["first"],
+            keep_ids=args.get("keep_ids", False),
+        )
+    )
+    result.client_cpu = time.process_time() - cpu_before
+    print(json.dumps(result.__dict__), flush=True)
+
+
+def run_clients(
+    port: int,
+    concurrency: int,
+    total: int,
+    seconds: float,
+    endpoint: str,
+    dialed: str,
+    processes: int = CLIENT_PROCESSES,
+    keep_ids: bool = False,
+) -> Result:
+    """One level from ``processes`` client processes started together."""
+    processes = max(1, min(processes, concurrency))
+    procs = []
+    for i in range(processes):
+        share = concurrency // processes + (1 if i < concurrency % processes else 0)
+        spec = {
+            "port": port,
+            "concurrency": share,
+            "total": total // processes + (1 if i < total % processes else 0),
+            "seconds": seconds,
+            "endpoint": endpoint,
+            "dialed": dialed,
+            "first": i * 10_000_000 + int(time.time() * 1000) % 1_000_000 * 10,
+            "keep_ids": keep_ids,
+        }
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "lab.benchmarks.agi_load", "--client", json.dumps(spec)],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+        )
+    merged = Result()
+    for proc in procs:
+        out, _ = proc.communicate(timeout=seconds + 60)
+        part = Result(**json.loads(out.strip().splitlines()[-1]))
+        merged.merge(part)
+    return merged
+
+
+# ---- the table ------------------------------------------------------------------------------
 
 
 def percentile(values: list[float], q: int) -> float:
@@ -267,60 +442,115 @@ def percentile(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
 
 
-def row(name: str, concurrency: int, r: Result) -> str:
+HEADER = (
+    "| server | db | workers | conc. | done | dial/deny | busy | unavail. | errors "
+    "| decisions/s | p50 ms | p99 ms | server CPU % | clients CPU % |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+)
+
+
+def row(name: str, db: str, workers: int, concurrency: int, r: Result, server_cpu: float) -> str:
     done = len(r.latencies)
     rate = done / r.elapsed if r.elapsed else 0.0
-    p50 = percentile(r.latencies, 50) * 1000
-    p99 = percentile(r.latencies, 99) * 1000
+    wall = r.elapsed or 1.0
     return (
-        f"| {name:<36} | {concurrency:>5} | {done:>6} | {r.dial:>5}/{r.deny:<5} | {r.errors:>6} "
-        f"| {rate:>11.0f} | {p50:>8.2f} | {p99:>8.2f} |"
+        f"| {name} | {db} | {workers} | {concurrency} | {done} | {r.dial}/{r.deny} | {r.busy} "
+        f"| {r.unavailable} | {r.errors} | {rate:.0f} | {percentile(r.latencies, 50) * 1000:.2f} "
+        f"| {percentile(r.latencies, 99) * 1000:.2f} | {server_cpu / wall * 100:.0f} "
+        f"| {r.client_cpu / wall * 100:.0f} |"
     )
 
 
-async def bench(args: argparse.Namespace) -> None:
-    kinds = ["baseline"] if args.baseline else ["ours", "baseline"]
+def measure(
+    server: Server, args: argparse.Namespace, name: str, db: str, workers: int
+) -> dict[int, float]:
+    """Every level against one running server; prints rows, returns decisions/s by level."""
+    rates: dict[int, float] = {}
+    # warm up: connections, imports, database pools, caches
+    run_clients(server.port, 8, 200, 5, args.endpoint, args.dialed, processes=2)
+    for level in args.levels:
+        total = max(args.requests, 3 * level)
+        cpu_before = server.cpu_seconds()
+        result = run_clients(
+            server.port, level, total, args.seconds, args.endpoint, args.dialed, args.clients
+        )
+        print(row(name, db, workers, level, result, server.cpu_seconds() - cpu_before), flush=True)
+        rates[level] = len(result.latencies) / result.elapsed if result.elapsed else 0.0
+    return rates
+
+
+def bench(args: argparse.Namespace) -> None:
     print(
         f"operator-call over FastAGI on {HOST}; levels {args.levels}; at most "
-        f"{args.requests} requests or {args.seconds:.0f} s per level; {os.cpu_count()} CPUs\n"
+        f"max({args.requests}, 3 x level) requests or {args.seconds:.0f} s per level; "
+        f"{args.clients} client processes; {os.cpu_count()} CPUs\n"
     )
-    print(
-        "| server                               | conc. | done   | dial/deny   | errors "
-        "| decisions/s |  p50 ms  |  p99 ms  |"
-    )
-    print("|" + "|".join("-" * w for w in (38, 7, 8, 13, 8, 13, 10, 10)) + "|")
-    for kind in kinds:
-        child = Child.start(kind, args.desk)
-        name = "baseline (no logic)" if kind == "baseline" else f"ours {args.desk}"[:36]
-        try:
-            # warm up: connections, imports, database pool
-            await run_level(child.port, 4, 40, 5, args.endpoint, args.dialed)
-            for level in args.levels:
-                result = await run_level(
-                    child.port, level, args.requests, args.seconds, args.endpoint, args.dialed
-                )
-                print(row(name, level, result), flush=True)
-        finally:
-            child.stop()
+    print(HEADER, flush=True)
+    summary: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="agi-bench-") as tmp:
+        var_dir = Path(tmp)
+        floor: dict[int, dict[int, float]] = {}
+        for workers in args.workers:
+            server = Server.start("baseline", args.desk, workers, {})
+            try:
+                floor[workers] = measure(server, args, "no logic", "-", workers)
+            finally:
+                server.stop()
+        if args.baseline:
+            return
+        for db in args.databases:
+            with bench_database(db, var_dir) as (url, prefix):
+                env = {ENV_URL: url, ENV_PREFIX: prefix, ENV_VAR: str(var_dir)}
+                for workers in args.workers:
+                    server = Server.start("ours", args.desk, workers, env)
+                    try:
+                        ours = measure(server, args, "ours", db, workers)
+                    finally:
+                        server.stop()
+                    base = floor[workers]
+                    summary.append(
+                        f"| {db} | {workers} | "
+                        + " | ".join(
+                            f"{ours[lv] / base[lv]:.2f}" if base.get(lv) else "-"
+                            for lv in args.levels
+                        )
+                        + " |"
+                    )
+    print("\nours / no logic (decisions/s, same number of workers):\n")
+    print("| db | workers | " + " | ".join(f"conc. {lv}" for lv in args.levels) + " |")
+    print("|---|---|" + "---|" * len(args.levels))
+    print("\n".join(summary))
+
+
+def _ints(text: str) -> list[int]:
+    return [int(x) for x in text.split(",") if x]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--desk", default="masking.calls.desk:build_call_desk")
+    parser.add_argument("--desk", default="lab.benchmarks.agi_load:seeded_desk")
     parser.add_argument("--baseline", action="store_true", help="measure only server (b)")
+    parser.add_argument("--levels", type=_ints, default=list(LEVELS))
+    parser.add_argument("--workers", type=_ints, default=[1, 2])
     parser.add_argument(
-        "--levels", type=lambda s: [int(x) for x in s.split(",")], default=list(LEVELS)
+        "--databases", type=lambda s: s.split(","), default=["sqlite", "postgresql"]
     )
-    parser.add_argument("--requests", type=int, default=2000, help="per level")
+    parser.add_argument("--clients", type=int, default=CLIENT_PROCESSES, help="client processes")
+    parser.add_argument("--requests", type=int, default=3000, help="per level (at least 3 x level)")
     parser.add_argument("--seconds", type=float, default=10.0, help="per level")
     parser.add_argument("--endpoint", default="desk1", help="agi_arg_1 (PJSIP endpoint)")
     parser.add_argument("--dialed", default="74950000001", help="agi_arg_2 (dialed digits)")
     parser.add_argument("--child", choices=["ours", "baseline"], help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--client", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.child:
-        asyncio.run(_serve_child(args.child, args.desk))
+    if args.client:
+        _client_main(args.client)
         return 0
-    asyncio.run(bench(args))
+    if args.child:
+        asyncio.run(_serve_child(args.child, args.desk, args.port))
+        return 0
+    bench(args)
     return 0
 
 

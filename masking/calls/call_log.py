@@ -4,12 +4,19 @@ The AMI event tracker (``agi/ami/tracker.py``) turns Asterisk events into these 
 knows about AMI. Every function opens its own session, is idempotent (events repeat
 after a reconnect, reconciliation may race with late events) and never moves a record
 backwards: an ended record stays ended, a ``denied`` record stays denied.
+
+:func:`apply_updates` applies a batch of such changes (a burst of events) in one
+transaction, in order, with the same rules as the one-call functions: the tracker's
+writes cost one commit per batch, not one per event.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
 
 from sqlalchemy import or_, select
@@ -19,7 +26,7 @@ from masking.campaigns import worklist
 from masking.hotline import contacts
 from masking.recordings import safe_path
 from masking.service import MaskingService
-from masking.states import CallStatus, Disposition
+from masking.states import CallStatus, Direction, Disposition
 from masking.storage.models import CallRecord
 
 log = logging.getLogger("masking.call_log")
@@ -114,15 +121,18 @@ def set_status(service: MaskingService, call_id: str, status: CallStatus | str) 
 def mark_answered(service: MaskingService, call_id: str, at: datetime) -> bool:
     """The called side answered (first answer wins); False for unknown or ended calls."""
     with service.db.session() as session:
-        record = _locked(session, call_id)
-        if record is None or record.ended_at is not None:
-            return False
-        if record.answered_at is not None:
-            _advance(record, CallStatus.CONNECTED)
-            return False
-        record.answered_at = at
+        return _answer(_locked(session, call_id), at)
+
+
+def _answer(record: CallRecord | None, at: datetime) -> bool:
+    if record is None or record.ended_at is not None:
+        return False
+    if record.answered_at is not None:
         _advance(record, CallStatus.CONNECTED)
-    log.info("call %s: answered", call_id)
+        return False
+    record.answered_at = at
+    _advance(record, CallStatus.CONNECTED)
+    log.info("call %s: answered", record.id)
     return True
 
 
@@ -147,33 +157,54 @@ def mark_ended(
     only a missing hangup cause is filled in. Returns True when this call closed it.
     """
     with service.db.session() as session:
-        record = _locked(session, call_id)
-        if record is None:
-            return False
-        if record.ended_at is not None or record.disposition == Disposition.DENIED:
-            if record.hangup_cause is None and hangup_cause is not None:
-                record.hangup_cause = hangup_cause
-            return False
-        answered = record.answered_at is not None
-        if disposition is None:
-            outcome = disposition_for(
-                answered=answered, dial_status=dial_status, hangup_cause=hangup_cause
-            )
-        else:
-            outcome = Disposition(disposition)
-            if answered and outcome is not Disposition.ANSWERED:
-                outcome = Disposition.ANSWERED
-        record.disposition = outcome
-        record.ended_at = max(at, record.started_at)
-        record.hangup_cause = hangup_cause
-        record.status = CallStatus.ENDED
-        if bridged_seconds is None and record.answered_at is not None:
-            bridged_seconds = int((record.ended_at - record.answered_at).total_seconds())
-        record.bridged_seconds = max(0, bridged_seconds) if bridged_seconds is not None else None
-        _case_call_ended(session, record, service.clock())
+        return _end(
+            session,
+            _locked(session, call_id),
+            at,
+            service.clock(),
+            disposition,
+            hangup_cause,
+            bridged_seconds,
+            dial_status,
+        )
+
+
+def _end(
+    session: Session,
+    record: CallRecord | None,
+    at: datetime,
+    now: datetime,
+    disposition: Disposition | str | None,
+    hangup_cause: int | None,
+    bridged_seconds: int | None,
+    dial_status: str | None,
+) -> bool:
+    if record is None:
+        return False
+    if record.ended_at is not None or record.disposition == Disposition.DENIED:
+        if record.hangup_cause is None and hangup_cause is not None:
+            record.hangup_cause = hangup_cause
+        return False
+    answered = record.answered_at is not None
+    if disposition is None:
+        outcome = disposition_for(
+            answered=answered, dial_status=dial_status, hangup_cause=hangup_cause
+        )
+    else:
+        outcome = Disposition(disposition)
+        if answered and outcome is not Disposition.ANSWERED:
+            outcome = Disposition.ANSWERED
+    record.disposition = outcome
+    record.ended_at = max(at, record.started_at)
+    record.hangup_cause = hangup_cause
+    record.status = CallStatus.ENDED
+    if bridged_seconds is None and record.answered_at is not None:
+        bridged_seconds = int((record.ended_at - record.answered_at).total_seconds())
+    record.bridged_seconds = max(0, bridged_seconds) if bridged_seconds is not None else None
+    _case_call_ended(session, record, now)
     log.info(
         "call %s: ended %s (cause %s, %ss bridged)",
-        call_id,
+        record.id,
         outcome.value,
         hangup_cause,
         record.bridged_seconds,
@@ -222,11 +253,14 @@ def _attach(record: CallRecord, recordings_dir: Path) -> None:
 def mark_recording_failed(service: MaskingService, call_id: str) -> bool:
     """The dialplan reported that MixMonitor did not start: visible on the record."""
     with service.db.session() as session:
-        record = _locked(session, call_id)
-        if record is None:
-            return False
-        record.recording_error = RECORDING_FAILED
-    log.error("call %s: %s", call_id, RECORDING_FAILED)
+        return _recording_failed(_locked(session, call_id))
+
+
+def _recording_failed(record: CallRecord | None) -> bool:
+    if record is None:
+        return False
+    record.recording_error = RECORDING_FAILED
+    log.error("call %s: %s", record.id, RECORDING_FAILED)
     return True
 
 
@@ -288,13 +322,123 @@ def set_channel(
 ) -> None:
     """Remember the calling channel / linked id of a call where they are not known yet."""
     with service.db.session() as session:
-        record = _locked(session, call_id)
-        if record is None:
-            return
-        if channel_id and not record.channel_id:
-            record.channel_id = channel_id[:64]
-        if linked_id and not record.linked_id:
-            record.linked_id = linked_id[:64]
+        _set_channel(_locked(session, call_id), channel_id, linked_id)
+
+
+def _set_channel(record: CallRecord | None, channel_id: str | None, linked_id: str | None) -> bool:
+    if record is None:
+        return False
+    changed = False
+    if channel_id and not record.channel_id:
+        record.channel_id = channel_id[:64]
+        changed = True
+    if linked_id and not record.linked_id:
+        record.linked_id = linked_id[:64]
+        changed = True
+    return changed
+
+
+def find_calls(service: MaskingService, ids: Sequence[str]) -> dict[str, tuple[str, str | None]]:
+    """:func:`find_call` for many ids in one query: each id that is a call's id, calling
+    channel or linked id -> ``(call id, calling channel uniqueid)`` of its newest call."""
+    wanted = sorted({i for i in ids if i})
+    found: dict[str, tuple[str, str | None]] = {}
+    if not wanted:
+        return found
+    with service.db.session() as session:
+        rows = session.execute(
+            select(CallRecord.id, CallRecord.channel_id, CallRecord.linked_id)
+            .where(
+                or_(
+                    CallRecord.id.in_(wanted),
+                    CallRecord.channel_id.in_(wanted),
+                    CallRecord.linked_id.in_(wanted),
+                )
+            )
+            .order_by(CallRecord.started_at, CallRecord.id)  # the newest is written last
+        ).all()
+    for call_id, channel_id, linked_id in rows:
+        for key in (call_id, channel_id, linked_id):
+            if key in wanted:
+                found[key] = (call_id, channel_id)
+    return found
+
+
+# ---- batches of updates (the AMI tracker) ---------------------------------------------
+class UpdateKind(StrEnum):
+    CHANNEL = "channel"  # set_channel
+    ANSWERED = "answered"  # mark_answered / mark_bridged
+    ENDED = "ended"  # mark_ended
+    RECORDING_FAILED = "recording_failed"  # mark_recording_failed
+
+
+@dataclass(frozen=True)
+class Update:
+    """One change of :func:`apply_updates`: the arguments of the one-call function."""
+
+    kind: UpdateKind
+    call_id: str
+    at: datetime | None = None
+    channel_id: str | None = None
+    linked_id: str | None = None
+    disposition: Disposition | None = None
+    hangup_cause: int | None = None
+    bridged_seconds: int | None = None
+    dial_status: str | None = None
+
+
+@dataclass
+class Applied:
+    """What :func:`apply_updates` did: per update, whether it changed the record (the
+    one-call function's return value); and which of the calls are hotline contacts."""
+
+    changed: list[bool] = field(default_factory=list)
+    hotline_calls: set[str] = field(default_factory=set)
+
+
+def apply_updates(service: MaskingService, updates: Sequence[Update]) -> Applied:
+    """Apply ``updates`` in order in one transaction (one commit for a burst of events),
+    each with exactly the rules of its one-call function. The records are locked in id
+    order (two processes briefly both leading cannot deadlock)."""
+    applied = Applied()
+    if not updates:
+        return applied
+    now = service.clock()
+    ids = sorted({u.call_id for u in updates})
+    with service.db.session() as session:
+        rows = session.scalars(
+            select(CallRecord)
+            .where(CallRecord.id.in_(ids))
+            .order_by(CallRecord.id)
+            .with_for_update()
+        ).all()
+        records = {record.id: record for record in rows}
+        for update in updates:
+            record = records.get(update.call_id)
+            applied.changed.append(_apply(session, record, update, now))
+        applied.hotline_calls = {
+            r.id for r in rows if r.direction == Direction.HOTLINE and r.case_id is not None
+        }
+    return applied
+
+
+def _apply(session: Session, record: CallRecord | None, update: Update, now: datetime) -> bool:
+    if update.kind is UpdateKind.CHANNEL:
+        return _set_channel(record, update.channel_id, update.linked_id)
+    if update.kind is UpdateKind.ANSWERED:
+        return _answer(record, update.at or now)
+    if update.kind is UpdateKind.ENDED:
+        return _end(
+            session,
+            record,
+            update.at or now,
+            now,
+            update.disposition,
+            update.hangup_cause,
+            update.bridged_seconds,
+            update.dial_status,
+        )
+    return _recording_failed(record)
 
 
 def reconcile(

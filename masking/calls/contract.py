@@ -23,6 +23,7 @@ DENY_PROMPTS: dict[Refusal, str] = {
     Refusal.INVALID_INPUT: "masking/not-allowed",
     Refusal.UNAVAILABLE: "masking/unavailable",
     Refusal.ALREADY_DIALING: "masking/not-allowed",
+    Refusal.BUSY: "masking/busy",
 }
 
 

@@ -2,12 +2,20 @@
 
 One method per question of :class:`masking.calls.contract.CallDesk`. Fail closed: any
 error inside a decision becomes a deny with reason ``unavailable``.
+
+Speed: the common decision (a desk phone dials a live temporary number, a customer calls
+one back) reads its rows from :class:`masking.calls.lookups.CallLookups` and its binding
+from Redis, and stores its record through :class:`masking.calls.writer.RecordWriter`
+(group commit) before answering. A database session is opened only when a decision
+needs one (:class:`_Storage`): a case to claim, an unknown number to explain, a cache miss.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import timedelta
 from typing import NoReturn
 
@@ -16,23 +24,67 @@ from sqlalchemy.orm import Session
 
 from masking import policy
 from masking.calls.contract import CallDecision
+from masking.calls.lookups import CallLookups, SiteView
+from masking.calls.writer import RecordWriter
 from masking.campaigns import worklist
-from masking.cases.lifecycle import attempt_started, open_case_of_shipment
+from masking.cases.lifecycle import attempt_started
 from masking.config import Settings, get_settings
 from masking.numbers import bindings
-from masking.numbers.phones import dial_digits, mask_number, try_normalize
+from masking.numbers.phones import dial_digits, mask_number
+from masking.numbers.phones import try_normalize as _try_normalize
 from masking.numbers.pool import LiveBinding
 from masking.recordings import recording_path
 from masking.refusals import Refusal, Refused
 from masking.service import MaskingService
 from masking.shapes import is_call_id, is_endpoint
-from masking.sites import schedule_of
 from masking.states import CallStatus, Direction, Disposition
-from masking.storage.models import Binding, CallRecord, Shipment, Site, Staff, VirtualNumber, new_id
+from masking.storage.db import Database
+from masking.storage.models import Binding, CallRecord, Shipment, Site, Staff, new_id
 
 log = logging.getLogger("masking.calls")
 
 CLICK2CALL_ANSWER_WINDOW = timedelta(minutes=3)
+
+# parsing a number costs as much as the rest of a decision; desk phones dial the same
+# temporary numbers over and over (a pure function: caching cannot change an answer)
+try_normalize = functools.lru_cache(maxsize=65536)(_try_normalize)
+
+
+class _Storage:
+    """A decision's database access: the session is opened on first use only. Called
+    (``storage()``) it returns that session; :meth:`finish` stores the record in it, or,
+    when the decision needed none, through the group commit."""
+
+    def __init__(self, db: Database, session: Session | None = None) -> None:
+        self._db = db
+        self._session = session
+        self._owned: AbstractContextManager[Session] | None = None
+
+    def __call__(self) -> Session:
+        if self._session is None:
+            self._owned = self._db.session()
+            self._session = self._owned.__enter__()
+        return self._session
+
+    @property
+    def opened(self) -> bool:
+        return self._session is not None
+
+    def finish(self, record: CallRecord, writer: RecordWriter) -> None:
+        """Store ``record`` (new) and commit; raises if that failed."""
+        if self._session is None:
+            writer.insert(record)
+            return
+        self._session.add(record)
+        self.close(None)
+
+    def close(self, error: BaseException | None) -> None:
+        owned, self._owned = self._owned, None
+        if owned is not None:
+            if error is None:
+                owned.__exit__(None, None, None)
+            else:
+                owned.__exit__(type(error), error, error.__traceback__)
 
 
 class MaskingCallDesk:
@@ -41,6 +93,8 @@ class MaskingCallDesk:
     def __init__(self, service: MaskingService) -> None:
         self.service = service
         self.settings: Settings = service.settings
+        self.lookups = CallLookups(service.config_epoch)
+        self.writer = RecordWriter(service.db)
 
     # ---- the three questions ------------------------------------------------------
     def operator_call(self, *, endpoint: str, dialed: str, channel_id: str) -> CallDecision:
@@ -51,7 +105,7 @@ class MaskingCallDesk:
             endpoint=endpoint[:64],
             started_at=self.service.clock(),
         )
-        return self._decide(record, lambda s: self._operator(s, record, endpoint, dialed))
+        return self._decide(record, lambda db: self._operator(db, record, endpoint, dialed))
 
     def inbound_call(self, *, caller: str, did: str, channel_id: str) -> CallDecision:
         record = CallRecord(
@@ -60,7 +114,7 @@ class MaskingCallDesk:
             channel_id=channel_id[:64],
             started_at=self.service.clock(),
         )
-        return self._decide(record, lambda s: self._inbound(s, record, caller, did))
+        return self._decide(record, lambda db: self._inbound(db, record, caller, did))
 
     def click2call_leg(self, *, call_id: str, channel_id: str) -> CallDecision:
         if not is_call_id(call_id):
@@ -70,7 +124,7 @@ class MaskingCallDesk:
                 channel_id=channel_id[:64],
                 started_at=self.service.clock(),
             )
-            return self._decide(record, lambda s: self._deny(Refusal.INVALID_INPUT))
+            return self._decide(record, lambda db: self._deny(Refusal.INVALID_INPUT))
         return self._click2call(call_id, channel_id)
 
     def record_denied(self, *, route: str, channel_id: str, reason: Refusal) -> CallDecision:
@@ -84,24 +138,26 @@ class MaskingCallDesk:
             channel_id=channel_id[:64],
             started_at=self.service.clock(),
         )
-        return self._decide(record, lambda s: self._deny(reason, f"{route}: malformed request"))
+        return self._decide(record, lambda db: self._deny(reason, f"{route}: malformed request"))
 
     # ---- shared ----------------------------------------------------------------------
     def _deny(self, reason: Refusal, detail: str = "") -> NoReturn:
         raise Refused(reason, detail=detail)
 
     def _decide(
-        self, record: CallRecord, decide: Callable[[Session], CallDecision]
+        self, record: CallRecord, decide: Callable[[_Storage], CallDecision]
     ) -> CallDecision:
+        storage = _Storage(self.service.db)
         try:
-            with self.service.db.session() as session:
-                try:
-                    decision: CallDecision = decide(session)
-                except Refused as denied:
-                    decision = self._denial(session, record, denied)
-                session.add(record)
+            try:
+                self.lookups.refresh()
+                decision: CallDecision = decide(storage)
+            except Refused as denied:
+                decision = self._denial(storage, record, denied)
+            storage.finish(record, self.writer)
             return decision
-        except Exception:
+        except Exception as exc:
+            storage.close(exc)
             log.exception("call %s (%s): decision failed, denying", record.id, record.channel_id)
             self._record_unavailable(record)
             return CallDecision(call_id=record.id, action="deny", deny_reason=Refusal.UNAVAILABLE)
@@ -129,7 +185,7 @@ class MaskingCallDesk:
         except Exception:
             log.error("call %s: could not store the denied attempt", record.id)
 
-    def _denial(self, session: Session, record: CallRecord, denied: Refused) -> CallDecision:
+    def _denial(self, storage: _Storage, record: CallRecord, denied: Refused) -> CallDecision:
         now = self.service.clock()
         record.disposition = Disposition.DENIED
         record.deny_reason = denied.reason.value
@@ -137,11 +193,11 @@ class MaskingCallDesk:
         record.ended_at = now
         if record.case_id is not None:
             # a click-to-call of an order refused at the customer leg: release its claim
-            worklist.attempt_ended(session, record, now)
+            worklist.attempt_ended(storage(), record, now)
         opens_at = opens_day = None
         if denied.reason is Refusal.CLOSED and record.site_id is not None:
-            site = session.get(Site, record.site_id)
-            opening = schedule_of(site).next_opening(now) if site else None
+            view = self.lookups.site(record.site_id, storage)
+            opening = view.schedule.next_opening(now) if view else None
             if opening is not None:
                 opens_at, opens_day = opening.strftime("%H%M"), opening.weekday()
         log.info(
@@ -161,21 +217,26 @@ class MaskingCallDesk:
         )
 
     def _dial_customer(
-        self, session: Session, record: CallRecord, binding: LiveBinding
+        self, storage: _Storage, record: CallRecord, binding: LiveBinding
     ) -> CallDecision:
         now = self.service.clock()
         # a call to a customer with open call-centre work is an attempt of that case; an
         # order to confirm is claimed for this call first (whichever path dials it, an
         # order is never dialed twice at once)
-        case_id = record.case_id or open_case_of_shipment(session, binding.shipment_id)
-        order_id = worklist.order_to_claim(session, case_id) if case_id else None
-        if order_id is not None and not worklist.claim(session, order_id, record.id, now):
+        if record.case_id is not None:
+            case_id: str | None = record.case_id
+            order_id = worklist.order_to_claim(storage(), record.case_id)
+        else:
+            open_case = self.lookups.open_case(binding.shipment_id, storage)
+            case_id = open_case.case_id if open_case else None
+            order_id = open_case.order_id if open_case else None
+        if order_id is not None and not worklist.claim(storage(), order_id, record.id, now):
             self._deny(Refusal.ALREADY_DIALING, f"order {order_id} is being dialed")
         record.recording_file = recording_path(record.id, now)
         record.status = CallStatus.RINGING_CUSTOMER
         record.case_id = case_id
         if record.case_id is not None:
-            attempt_started(session, record.case_id, now)
+            attempt_started(storage(), record.case_id, now)
         log.info(
             "call %s (%s): dialing customer %s as %s",
             record.id,
@@ -193,23 +254,25 @@ class MaskingCallDesk:
             announce_recording=self.settings.announce_recording,
         )
 
-    def _check_site(self, site: Site, staff: Staff | None = None) -> None:
+    def _check_site(self, view: SiteView, staff: Staff | None = None) -> None:
+        site = view.site
         refusal = policy.call_refusal(staff, site)
         if refusal is not None:
             who = f"site {site.code}" + (f", staff {staff.login}" if staff else "")
             self._deny(refusal, who)
-        if not schedule_of(site).is_open(self.service.clock()):
+        if not view.schedule.is_open(self.service.clock()):
             self._deny(Refusal.CLOSED, f"site {site.code}")
 
     def _missing_binding(
         self,
-        session: Session,
+        storage: _Storage,
         number: str,
         *,
         site_id: int | None = None,
         customer: str | None = None,
     ) -> NoReturn:
         """No live binding: was it ours and expired, another site's, or never issued?"""
+        session = storage()
         now = self.service.clock()
         query = select(Binding.id).where(Binding.virtual_number == number)
         if site_id is not None:
@@ -227,27 +290,28 @@ class MaskingCallDesk:
 
     # ---- operator ----------------------------------------------------------------------
     def _operator(
-        self, session: Session, record: CallRecord, endpoint: str, dialed: str
+        self, storage: _Storage, record: CallRecord, endpoint: str, dialed: str
     ) -> CallDecision:
         if not is_endpoint(endpoint):
             self._deny(Refusal.INVALID_INPUT, "endpoint")
-        staff = session.scalar(select(Staff).where(Staff.sip_endpoint == endpoint))
+        staff = self.lookups.staff_at(endpoint, storage)
         if staff is None or staff.site_id is None or not staff.active:
             self._deny(Refusal.NOT_ALLOWED, f"endpoint {endpoint} is not staff of a site")
         record.staff_id, record.site_id = staff.id, staff.site_id
-        site = session.get(Site, staff.site_id)
-        if site is None:
+        view = self.lookups.site(staff.site_id, storage)
+        if view is None:
             self._deny(Refusal.NOT_ALLOWED, f"endpoint {endpoint}: site is gone")
+        site = view.site
         number = try_normalize(dialed, site.phone_region)
         if number is None:
             self._deny(Refusal.INVALID_INPUT, "dialed digits are not a number")
         record.virtual_number = number
-        self._check_site(site, staff)
+        self._check_site(view, staff)
         binding = bindings.for_site(self.service, site.id, number)
         if binding is None:
-            self._missing_binding(session, number, site_id=site.id)
+            self._missing_binding(storage, number, site_id=site.id)
         self._attach(record, binding)
-        return self._dial_customer(session, record, binding)
+        return self._dial_customer(storage, record, binding)
 
     def _attach(self, record: CallRecord, binding: LiveBinding) -> None:
         record.binding_id = binding.id
@@ -257,30 +321,33 @@ class MaskingCallDesk:
         record.virtual_number = binding.number
 
     # ---- inbound -----------------------------------------------------------------------
-    def _inbound(self, session: Session, record: CallRecord, caller: str, did: str) -> CallDecision:
+    def _inbound(
+        self, storage: _Storage, record: CallRecord, caller: str, did: str
+    ) -> CallDecision:
         region = self.settings.default_region
         number = try_normalize(did, region) or try_normalize("+" + did.lstrip("+"), region)
         if number is None:
             self._deny(Refusal.INVALID_INPUT, "DID is not a number")
-        vn = session.get(VirtualNumber, number)
-        if vn is None:
+        number_region = self.lookups.number_region(number, storage)
+        if number_region is None:
             self._deny(Refusal.UNKNOWN, f"{number} is not in the pool")
         record.virtual_number = number
-        customer = try_normalize(caller, vn.region) if caller else None
+        customer = try_normalize(caller, number_region) if caller else None
         if customer is None:
             self._deny(Refusal.UNKNOWN, "caller ID missing or not a number")
         binding = bindings.for_customer(self.service, customer, number)
         if binding is None:
-            self._missing_binding(session, number, customer=customer)
+            self._missing_binding(storage, number, customer=customer)
         self._attach(record, binding)
-        site = session.get(Site, binding.site_id)
-        if site is None:
+        view = self.lookups.site(binding.site_id, storage)
+        if view is None:
             self._deny(Refusal.UNKNOWN, f"{number}: site is gone")
-        self._check_site(site)
-        endpoints = self._ring_endpoints(session, site)
+        site = view.site
+        self._check_site(view)
+        endpoints = self._ring_endpoints(storage(), site)
         if not endpoints:
             self._deny(Refusal.UNAVAILABLE, f"site {site.code} has no phones to ring")
-        shipment = session.get(Shipment, binding.shipment_id)
+        shipment = storage().get(Shipment, binding.shipment_id)
         now = self.service.clock()
         record.recording_file = recording_path(record.id, now)
         record.status = CallStatus.RINGING_STAFF
@@ -338,22 +405,27 @@ class MaskingCallDesk:
                         started_at=self.service.clock(),
                     )
                     decision = self._denial(
-                        session, fresh, Refused(Refusal.UNKNOWN, detail="no such click-to-call")
+                        _Storage(self.service.db, session),
+                        fresh,
+                        Refused(Refusal.UNKNOWN, detail="no such click-to-call"),
                     )
                     session.add(fresh)
                     return decision
+                storage = _Storage(self.service.db, session)
                 try:
-                    decision = self._click2call_checks(session, record, channel_id)
+                    self.lookups.refresh()
+                    decision = self._click2call_checks(storage, record, channel_id)
                 except Refused as denied:
-                    decision = self._denial(session, record, denied)
+                    decision = self._denial(storage, record, denied)
                 return decision
         except Exception:
             log.exception("click-to-call %s: decision failed, denying", call_id)
             return CallDecision(call_id=call_id, action="deny", deny_reason=Refusal.UNAVAILABLE)
 
     def _click2call_checks(
-        self, session: Session, record: CallRecord, channel_id: str
+        self, storage: _Storage, record: CallRecord, channel_id: str
     ) -> CallDecision:
+        session = storage()
         now = self.service.clock()
         if record.status != CallStatus.RINGING_STAFF or record.ended_at is not None:
             self._deny(Refusal.UNKNOWN, f"click-to-call {record.id} is {record.status}")
@@ -361,10 +433,11 @@ class MaskingCallDesk:
             self._deny(Refusal.EXPIRED, "staff answered too late")
         record.channel_id = record.channel_id or channel_id[:64]
         staff = session.get(Staff, record.staff_id) if record.staff_id else None
-        site = session.get(Site, record.site_id) if record.site_id else None
-        if staff is None or site is None or staff.site_id != site.id:
+        view = self.lookups.site(record.site_id, storage) if record.site_id else None
+        if staff is None or view is None or staff.site_id != view.site.id:
             self._deny(Refusal.NOT_ALLOWED, "click-to-call without site staff")
-        self._check_site(site, staff)
+        site = view.site
+        self._check_site(view, staff)
         binding = None
         if record.binding_id:
             db_binding = session.get(Binding, record.binding_id)
@@ -372,7 +445,7 @@ class MaskingCallDesk:
                 binding = bindings.for_site(self.service, site.id, db_binding.virtual_number)
         if binding is None or binding.id != record.binding_id:
             self._deny(Refusal.EXPIRED, "binding no longer live")
-        return self._dial_customer(session, record, binding)
+        return self._dial_customer(storage, record, binding)
 
 
 def build_call_desk(settings: Settings | None = None) -> MaskingCallDesk:

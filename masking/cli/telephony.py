@@ -18,16 +18,35 @@ from masking.config import ConfigError
 dialplan_app = typer.Typer(no_args_is_help=True, help="The masking dialplan for admins.")
 
 
-def serve() -> None:
+def serve(
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            envvar="MASKING_WORKERS",
+            help="Processes serving FastAGI on the same port (SO_REUSEPORT); the console "
+            "runs in the first; one process of the deployment leads (AMI events, timers)",
+        ),
+    ] = 1,
+) -> None:
     """Run the FastAGI server, the AMI client and the web console until Ctrl-C."""
+    from masking.runtime import EXIT_CANNOT_START, supervise
     from masking.runtime import serve as run
 
     try:
-        asyncio.run(run(settings()))
+        if workers == 1:
+            asyncio.run(run(settings()))
+            return
+        code = supervise(settings(), workers)
     except ConfigError as exc:
         fail(str(exc))
     except OSError as exc:
         fail(f"cannot start: {exc.strerror or exc}", 3)
+    if code == EXIT_CANNOT_START:
+        fail("cannot start: a worker could not start (see the log above)", 3)
+    if code:
+        raise typer.Exit(code)
 
 
 # ---- dialplan ------------------------------------------------------------------------

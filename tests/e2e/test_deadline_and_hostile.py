@@ -195,3 +195,41 @@ def test_hostile_caller_id_from_a_stranger_is_denied(
     # (Asterisk would copy it raw into agi_callerid and end the request early)
     assert "masking/expired" in mark.playbacks(), mark.playbacks()
     assert record.deny_reason == "unknown", record.__dict__
+
+
+# ---- the service is overloaded --------------------------------------------------------------
+class OverloadedDesk(HangingDesk):
+    """Stands for a service whose admission control refused the request: ``busy``."""
+
+    def operator_call(self, *, endpoint: str, dialed: str, channel_id: str) -> CallDecision:
+        self.asked.set()
+        return CallDecision(call_id="1" * 32, action="deny", deny_reason=Refusal.BUSY)
+
+
+def test_overloaded_service_gives_the_phone_busy_not_an_answered_call(live: Live) -> None:
+    """The busy prompt as early media, then 486 Busy Here: the desk phone shows a busy
+    call it may redial, never an answered one, and nothing is dialed."""
+    desk_double = OverloadedDesk()
+    server = FastAGIServer(desk_double, "127.0.0.1", free_tcp_port(), request_timeout=1.0)
+    live.thread.run(server.start())
+    live.e2e.point_dialplan_at(server.port)
+    try:
+        vn = live.reveal("S1").lstrip("+")
+        mark = LogMark(live.e2e)
+        desk, carrier = live.e2e.desk_call(
+            "desk_uac_rejected", vn, "desk1", password=live.e2e.passwords["desk1"], timeout=15
+        )
+    finally:
+        live_agi = live.thread.runtime.agi
+        assert live_agi is not None
+        live.e2e.point_dialplan_at(live_agi.port)
+        live.thread.run(server.close(grace=1.0))
+    assert desk_double.asked.is_set()
+    assert desk.ok, desk.describe() + "\n" + log_tail(live.e2e)
+    statuses = [m.status for m in desk.responses("INVITE")]
+    assert 486 in statuses and 200 not in statuses, statuses
+    assert 183 in statuses, statuses  # the prompt came as early media
+    assert not carrier.invites, carrier.describe()
+    assert "masking/busy,noanswer" in mark.playbacks(), mark.playbacks()
+    assert "does not exist in any format" not in mark.text(), mark.text()
+    assert not mark.dials(), mark.dials()

@@ -1,0 +1,62 @@
+"""Admission control: refuse at once what could not be decided before the deadline.
+
+A burst (a shift starting, a campaign pass, a carrier re-delivering after an outage)
+brings more requests than the service answers in ``request_timeout``. Without this, the
+last ones wait for the deadline and are denied "unavailable" after keeping Asterisk
+waiting, and the connections behind them time out with nothing set. Here a new request
+is admitted only if the requests already in flight can be answered, at the rate the
+server has just shown, within ``max_wait`` seconds; otherwise it is answered ``busy``
+at once (a distinct prompt, then SIP busy: the phone may simply redial).
+
+In flight: from a complete request to its last variable set. The rate: requests
+answered in the last ``window`` seconds. Before any was answered (a cold start into a
+burst), up to ``cold_limit`` are admitted. Runs on the event loop only (no locks).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+
+
+class Admission:
+    def __init__(
+        self,
+        max_wait: float,
+        *,
+        window: float = 1.0,
+        cold_limit: int = 200,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.max_wait = max_wait
+        self.window = window
+        self.cold_limit = cold_limit
+        self._clock = clock
+        self._answered: deque[float] = deque()
+        self.in_flight = 0
+        self.refused = 0
+
+    def rate(self) -> float:
+        """Requests answered per second over the last window."""
+        now = self._clock()
+        answered = self._answered
+        while answered and now - answered[0] > self.window:
+            answered.popleft()
+        return len(answered) / self.window
+
+    def enter(self) -> bool:
+        """A complete request arrived: True to decide it (then :meth:`leave` once it is
+        answered), False to answer busy."""
+        if self.in_flight > 0:
+            rate = self.rate()
+            limit = self.cold_limit if rate == 0 else max(rate * self.max_wait, 1.0)
+            if self.in_flight >= limit:
+                self.refused += 1
+                return False
+        self.in_flight += 1
+        return True
+
+    def leave(self) -> None:
+        self.in_flight -= 1
+        self._answered.append(self._clock())
