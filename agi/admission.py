@@ -1,16 +1,17 @@
 """Admission control: refuse at once what could not be decided before the deadline.
 
 A burst (a shift starting, a campaign pass, a carrier re-delivering after an outage)
-brings more requests than the service answers in ``request_timeout``. Without this, the
+brings more requests than the service decides in ``request_timeout``. Without this, the
 last ones wait for the deadline and are denied "unavailable" after keeping Asterisk
-waiting, and the connections behind them time out with nothing set. Here a new request
-is admitted only if the requests already in flight can be answered, at the rate the
-server has just shown, within ``max_wait`` seconds; otherwise it is answered ``busy``
-at once (a distinct prompt, then SIP busy: the phone may simply redial).
+waiting. Here a new request is admitted only if the decisions already in flight can be
+made, at the rate the server has just shown, within ``max_wait`` seconds; otherwise it is
+answered ``busy`` at once (a distinct prompt, then SIP busy: the phone may redial).
 
-In flight: from a complete request to its last variable set. The rate: requests
-answered in the last ``window`` seconds. Before any was answered (a cold start into a
-burst), up to ``cold_limit`` are admitted. Runs on the event loop only (no locks).
+In flight: from a complete request until its decision is made (queued or deciding; not
+the answer to Asterisk, whose speed is Asterisk's). The rate: decisions made in the last
+``window`` seconds; by Little's law, in flight / rate is the wait a new request would
+have. Before any decision was made (a cold start into a burst), up to ``cold_limit`` are
+admitted. Runs on the event loop only (no locks).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ class Admission:
         self.refused = 0
 
     def rate(self) -> float:
-        """Requests answered per second over the last window."""
+        """Decisions made per second over the last window."""
         now = self._clock()
         answered = self._answered
         while answered and now - answered[0] > self.window:
@@ -47,7 +48,7 @@ class Admission:
 
     def enter(self) -> bool:
         """A complete request arrived: True to decide it (then :meth:`leave` once it is
-        answered), False to answer busy."""
+        decided), False to answer busy."""
         if self.in_flight > 0:
             rate = self.rate()
             limit = self.cold_limit if rate == 0 else max(rate * self.max_wait, 1.0)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -188,6 +188,11 @@ class Writer(Protocol):
     def is_closing(self) -> bool: ...
 
 
+# what Asterisk answers to every SET VARIABLE that worked: no parsing needed
+_SUCCESS_LINE = b"200 result=1\n"
+_SUCCESS = Reply(200, "1", None, "result=1", ("200 result=1",))
+
+
 class AGIConnection:
     """One FastAGI connection. Not safe for concurrent use (AGI is strictly sequential)."""
 
@@ -264,6 +269,8 @@ class AGIConnection:
             except EOFError:
                 self.gone = True
                 raise ChannelGone("connection closed") from None
+            if raw == _SUCCESS_LINE and not usage:
+                return _SUCCESS
             line = decode_line(raw)
             if usage:
                 usage.append(line)
@@ -294,13 +301,17 @@ class AGIConnection:
             raise ChannelGone("channel already gone")
         data = format_command(command, *args)
         async with asyncio.timeout(self.reply_timeout):
-            try:
-                self._writer.write(data)
-                await self._writer.drain()
-            except (ConnectionError, OSError):
-                self.gone = True
-                raise ChannelGone("connection lost") from None
-            reply = await self.read_reply()
+            return await self._exchange(data)
+
+    async def _exchange(self, data: bytes) -> Reply:
+        """Send one formatted command, return its ``200`` reply (no deadline of its own)."""
+        try:
+            self._writer.write(data)
+            await self._writer.drain()
+        except (ConnectionError, OSError):
+            self.gone = True
+            raise ChannelGone("connection lost") from None
+        reply = await self.read_reply()
         if reply.code == 511:
             self.gone = True
             raise ChannelGone("dead channel (511)")
@@ -312,6 +323,19 @@ class AGIConnection:
         reply = await self.command("SET VARIABLE", name, value)
         if reply.result.startswith("-"):
             raise CommandFailed(reply)
+
+    async def set_variables(self, pairs: Sequence[tuple[str, str | int]]) -> None:
+        """``SET VARIABLE`` for every pair, in order, all within one ``reply_timeout``.
+        Every command is formatted (and its value checked) before the first is sent, so
+        a value that cannot be quoted sends nothing. Raises as :meth:`command` does."""
+        if self.gone:
+            raise ChannelGone("channel already gone")
+        commands = [format_command("SET VARIABLE", name, value) for name, value in pairs]
+        async with asyncio.timeout(self.reply_timeout):
+            for data in commands:
+                reply = await self._exchange(data)
+                if reply.result.startswith("-"):
+                    raise CommandFailed(reply)
 
     async def close(self, timeout: float = 1.0) -> None:
         """Close the socket; never waits more than ``timeout`` for the peer."""

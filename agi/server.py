@@ -20,21 +20,26 @@ Timing: reading the request is bounded by ``header_timeout``; the decision by
 sync (SQLAlchemy, redis) and runs in a bounded thread pool so the event loop never waits
 on storage.
 
-Overload: a request that the requests already in flight would keep waiting past half the
+Overload: a request that the decisions already queued would keep waiting past half the
 deadline is answered ``busy`` at once (:mod:`agi.admission`), with no call record: the
-desk is not asked. Several processes may serve one port (``reuse_port``, as
-``masking serve --workers N`` does).
+desk is not asked. Decisions run on up to ``workers`` threads, each taking a share of the
+queued requests at once (one hand-over per batch; their call records in one group
+commit). Several processes may serve one port (``reuse_port``, as ``masking serve
+--workers N`` does).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hmac
 import importlib
 import ipaddress
 import logging
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -49,6 +54,9 @@ from masking.config import LOOPBACK_NETWORKS, IPNetwork
 from masking.refusals import Refusal
 
 log = logging.getLogger("agi.server")
+
+# requests a decision thread takes at once at most
+BATCH = 32
 
 
 @dataclass
@@ -68,7 +76,7 @@ class FastAGIServer:
         *,
         header_timeout: float = 5.0,
         reply_timeout: float = 1.0,
-        workers: int = 32,
+        workers: int = 8,
         shutdown_grace: float = 5.0,
         routes: Mapping[str, Handler] | None = None,
         allowed_peers: Sequence[IPNetwork] = LOOPBACK_NETWORKS,
@@ -94,6 +102,10 @@ class FastAGIServer:
         # a request that would wait longer than this for its answer is answered busy
         self.admission = Admission(request_timeout / 2 if busy_after is None else busy_after)
         self._executor: ThreadPoolExecutor | None = None
+        # requests waiting for a decision thread, and how many threads are deciding
+        self._queue: deque[tuple[Handler, AGIRequest, asyncio.Future[CallDecision]]] = deque()
+        self._queue_lock = threading.Lock()
+        self._runners = 0
         self._server: asyncio.Server | None = None
         self._clients: dict[asyncio.Task[None], _Client] = {}
         self._closed = asyncio.Event()
@@ -253,10 +265,10 @@ class FastAGIServer:
             return
         try:
             decision = await self._decide(handler, request)
-            decision, pairs = safe_variables(decision)
-            await self._answer(conn, request, decision, pairs)
         finally:
             self.admission.leave()
+        decision, pairs = safe_variables(decision)
+        await self._answer(conn, request, decision, pairs)
         self.answered += 1
         log.info(
             "call %s: %s -> %s%s (call %s, %.0f ms)",
@@ -271,9 +283,20 @@ class FastAGIServer:
     async def _decide(self, handler: Handler, request: AGIRequest) -> CallDecision:
         uid = request.channel_id
         loop = asyncio.get_running_loop()
+        decided: asyncio.Future[CallDecision] = loop.create_future()
+        with self._queue_lock:
+            self._queue.append((handler, request, decided))
+            # a slow decision (a database hiccup) must not hold up the others: another
+            # thread starts whenever every running one is busy, up to ``workers``
+            start = self._runners < self._workers
+            if start:
+                self._runners += 1
+        if start:
+            assert self._executor is not None
+            self._executor.submit(self._run_batches, loop)
         try:
             async with asyncio.timeout(self.request_timeout):
-                return await loop.run_in_executor(self._executor, handler, self.desk, request)
+                return await decided
         except TimeoutError:
             log.error(
                 "call %s: %s not decided in %.1fs, denying",
@@ -286,6 +309,41 @@ class FastAGIServer:
         except Exception:
             log.exception("call %s: %s failed, denying", uid, request.route)
         return unavailable()
+
+    # ---- decisions, in batches on worker threads ------------------------------------------
+    def _run_batches(self, loop: asyncio.AbstractEventLoop) -> None:
+        """A worker thread: take up to BATCH queued requests, decide them (their records
+        in one group commit when the desk can), hand the answers to the loop in one call;
+        until the queue is empty. One handover per batch instead of one per request."""
+        while True:
+            with self._queue_lock:
+                if not self._queue:
+                    self._runners -= 1
+                    return
+                # a fair share, so that one slow decision holds up few others
+                take = max(1, min(BATCH, len(self._queue) // self._workers))
+                batch = [self._queue.popleft() for _ in range(take)]
+            calls = [functools.partial(self._decide_one, h, r) for h, r, _ in batch]
+            together = getattr(self.desk, "decide_together", None)
+            try:
+                results = together(calls) if together is not None else [c() for c in calls]
+            except Exception:
+                log.exception("a batch of %d decisions failed, denying them", len(batch))
+                results = [unavailable() for _ in batch]
+            loop.call_soon_threadsafe(self._deliver, [f for _, _, f in batch], results)
+
+    def _decide_one(self, handler: Handler, request: AGIRequest) -> CallDecision:
+        try:
+            return handler(self.desk, request)
+        except Exception:
+            log.exception("call %s: %s failed, denying", request.channel_id, request.route)
+            return unavailable()
+
+    @staticmethod
+    def _deliver(futures: list[asyncio.Future[CallDecision]], results: list[CallDecision]) -> None:
+        for future, result in zip(futures, results, strict=True):
+            if not future.done():  # a request past its deadline was answered already
+                future.set_result(result)
 
     def _log_overload(self) -> None:
         """One warning per second at most: a burst refuses hundreds of calls."""
@@ -310,9 +368,7 @@ class FastAGIServer:
         once to set a deny ``unavailable`` instead."""
         uid = request.channel_id
         try:
-            async with asyncio.timeout(self.reply_timeout):
-                for name, value in pairs:
-                    await conn.set_variable(name, value)
+            await conn.set_variables(pairs)
             return
         except ChannelGone as exc:
             log.info("call %s: channel gone while answering (%s)", uid, exc)
@@ -323,9 +379,7 @@ class FastAGIServer:
             return
         _, fallback = safe_variables(unavailable(decision.call_id))
         try:
-            async with asyncio.timeout(self.reply_timeout):
-                for name, value in fallback:
-                    await conn.set_variable(name, value)
+            await conn.set_variables(fallback)
         except ChannelGone:
             return
         except (TimeoutError, AGIError, ValueError, OSError) as exc:

@@ -12,9 +12,8 @@ needs one (:class:`_Storage`): a case to claim, an unknown number to explain, a 
 
 from __future__ import annotations
 
-import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import timedelta
 from typing import NoReturn
@@ -30,8 +29,7 @@ from masking.campaigns import worklist
 from masking.cases.lifecycle import attempt_started
 from masking.config import Settings, get_settings
 from masking.numbers import bindings
-from masking.numbers.phones import dial_digits, mask_number
-from masking.numbers.phones import try_normalize as _try_normalize
+from masking.numbers.phones import dial_digits, mask_number, try_normalize
 from masking.numbers.pool import LiveBinding
 from masking.recordings import recording_path
 from masking.refusals import Refusal, Refused
@@ -44,10 +42,6 @@ from masking.storage.models import Binding, CallRecord, Shipment, Site, Staff, n
 log = logging.getLogger("masking.calls")
 
 CLICK2CALL_ANSWER_WINDOW = timedelta(minutes=3)
-
-# parsing a number costs as much as the rest of a decision; desk phones dial the same
-# temporary numbers over and over (a pure function: caching cannot change an answer)
-try_normalize = functools.lru_cache(maxsize=65536)(_try_normalize)
 
 
 class _Storage:
@@ -95,6 +89,27 @@ class MaskingCallDesk:
         self.settings: Settings = service.settings
         self.lookups = CallLookups(service.config_epoch)
         self.writer = RecordWriter(service.db)
+
+    def decide_together(
+        self, decisions: Sequence[Callable[[], CallDecision]]
+    ) -> list[CallDecision]:
+        """Several decisions, one after the other in this thread, their new call records
+        stored in one group commit before any is returned (the FastAGI server hands its
+        queued requests over in batches). A decision whose record could not be stored
+        becomes a deny ``unavailable``: no customer is dialed without a record."""
+        with self.writer.deferred() as batch:
+            decided = [decide() for decide in decisions]
+        if not batch.failed:
+            return decided
+        for decision in decided:
+            if decision.call_id in batch.failed:
+                log.error("call %s: its record could not be stored, denying", decision.call_id)
+        return [
+            CallDecision(call_id=d.call_id, action="deny", deny_reason=Refusal.UNAVAILABLE)
+            if d.call_id in batch.failed
+            else d
+            for d in decided
+        ]
 
     # ---- the three questions ------------------------------------------------------
     def operator_call(self, *, endpoint: str, dialed: str, channel_id: str) -> CallDecision:

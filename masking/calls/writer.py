@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Table, insert
@@ -66,6 +68,14 @@ def record_row(record: CallRecord) -> dict[str, Any]:
     return row
 
 
+@dataclass
+class DeferredRecords:
+    """Records queued by :meth:`RecordWriter.deferred`; ``failed``: ids not stored."""
+
+    items: list[_Pending] = field(default_factory=list)
+    failed: set[str] = field(default_factory=set)
+
+
 class RecordWriter:
     """Stores call records in batched transactions; :meth:`insert` blocks until stored."""
 
@@ -76,21 +86,54 @@ class RecordWriter:
         self._lock = threading.Condition()
         self._queue: list[_Pending] = []
         self._committing = False
+        self._deferred = threading.local()
         # counters, for the benchmark and tests
         self.commits = 0
         self.records = 0
 
+    @contextmanager
+    def deferred(self) -> Iterator[DeferredRecords]:
+        """Within this block (in this thread), :meth:`insert` only queues; on leaving it
+        the queued records are stored in one group commit. The caller must not answer a
+        decision before the block ends, and must answer ``unavailable`` for every record
+        id in :attr:`DeferredRecords.failed`."""
+        batch = DeferredRecords()
+        self._deferred.batch = batch
+        try:
+            yield batch
+        finally:
+            self._deferred.batch = None
+            if batch.items:
+                self._store(batch.items)
+                batch.failed = {
+                    str(item.row["id"]) for item in batch.items if item.error is not None
+                }
+
     def insert(self, record: CallRecord) -> None:
         """Store ``record`` (a new one); raises what storing it raised."""
         item = _Pending(record_row(record))
+        deferred: DeferredRecords | None = getattr(self._deferred, "batch", None)
+        if deferred is not None:
+            deferred.items.append(item)
+            return
+        self._store([item])
+        if item.error is not None:
+            raise item.error
+
+    def _store(self, items: list[_Pending]) -> None:
+        """Queue ``items`` and return once they are committed (or failed): by a commit
+        running now or next, or by this thread becoming the committer."""
         with self._lock:
-            self._queue.append(item)
-            while self._committing and not item.done:
-                self._lock.wait()
-            if not item.done:
+            self._queue.extend(items)
+        while True:
+            with self._lock:
+                while self._committing and not all(i.done for i in items):
+                    self._lock.wait()
+                if all(i.done for i in items):
+                    return
                 self._committing = True
-                batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
-        if not item.done:
+                batch = self._queue[: self.max_batch]
+                del self._queue[: self.max_batch]
             try:
                 self._commit(batch)
             finally:
@@ -99,8 +142,6 @@ class RecordWriter:
                         pending.done = True
                     self._committing = False
                     self._lock.notify_all()
-        if item.error is not None:
-            raise item.error
 
     def _commit(self, batch: list[_Pending]) -> None:
         try:

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from masking.numbers import virtual
@@ -91,12 +91,14 @@ def for_customer(service: MaskingService, customer: str, number: str) -> LiveBin
     return with_restore(service, lambda: service.pool.for_customer(customer, number, now))
 
 
-def is_stale(service: MaskingService, session: Session, live: LiveBinding, now: datetime) -> bool:
+def is_stale(
+    service: MaskingService, conn: Connection | Session, live: LiveBinding, now: datetime
+) -> bool:
     """A live binding in Redis that the database does not know (Redis outlived a
     database restore or reset) is dropped; a just-made one may still be committing."""
     if (
         now - live.created_at < UNCOMMITTED_BINDING_GRACE
-        or session.get(Binding, live.id) is not None
+        or conn.scalar(select(Binding.id).where(Binding.id == live.id)) is not None
     ):
         return False
     log.warning("binding %s is in Redis but not in the database; dropping it", live.id)

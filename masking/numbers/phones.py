@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 import phonenumbers
@@ -56,6 +57,10 @@ def normalize(raw: str, region: str, *, field: str = "phone") -> str:
     return phonenumbers.format_number(number, PhoneNumberFormat.E164)
 
 
+# parsing costs as much as the rest of a call decision, and calls repeat the same numbers
+# (desk phones dial the same temporary numbers; logs mask the same customers): both are
+# pure functions, so a cache cannot change an answer
+@functools.lru_cache(maxsize=65536)
 def try_normalize(raw: str, region: str) -> str | None:
     try:
         return normalize(raw, region)
@@ -70,6 +75,7 @@ def region_of(e164: str) -> str | None:
         return None
 
 
+@functools.lru_cache(maxsize=65536)
 def mask_number(raw: str | None) -> str:
     """``+79001234567`` -> ``+7 900 ***-**-67``; anything unparsable keeps 2 digits at most."""
     if not raw:

@@ -73,17 +73,23 @@ end
 
 local site_busy, customer_cool = 0, 0
 local chosen = nil
-for _, number in ipairs(redis.call('ZRANGE', pool_key, 0, -1)) do
-  local taken_here = live_binding(redis.call('GET', prefix .. 'sv:' .. site .. ':' .. number))
-  local cool_until = tonumber(redis.call('GET', prefix .. 'cool:' .. ckey .. ':' .. number))
-  local cooling = cool_until and cool_until > now
-  if taken_here then site_busy = site_busy + 1 end
-  if cooling then customer_cool = customer_cool + 1 end
-  if not taken_here and not cooling then
-    chosen = number
-    break
+-- least recently used first, a page at a time: the first free number is usually near
+local first, page = 0, 32
+repeat
+  local numbers = redis.call('ZRANGE', pool_key, first, first + page - 1)
+  for _, number in ipairs(numbers) do
+    local taken_here = live_binding(redis.call('GET', prefix .. 'sv:' .. site .. ':' .. number))
+    local cool_until = tonumber(redis.call('GET', prefix .. 'cool:' .. ckey .. ':' .. number))
+    local cooling = cool_until and cool_until > now
+    if taken_here then site_busy = site_busy + 1 end
+    if cooling then customer_cool = customer_cool + 1 end
+    if not taken_here and not cooling then
+      chosen = number
+      break
+    end
   end
-end
+  first = first + page
+until chosen or #numbers < page
 if not chosen then
   return {'exhausted', tostring(redis.call('ZCARD', pool_key)), tostring(site_busy),
           tostring(customer_cool)}
@@ -105,7 +111,8 @@ redis.call('SET', ship_key, bid, 'PX', gc)
 redis.call('SET', prefix .. 'cool:' .. ckey .. ':' .. chosen, tostring(expires + cool),
            'PX', ttl + cool + tonumber(ARGV[9]))
 redis.call('ZADD', pool_key, now, chosen)
-return {'allocated', bid, fields}
+-- the caller knows the rest of the binding: it sent it
+return {'allocated', chosen}
 """
 
 _LOOKUP = """
@@ -187,7 +194,7 @@ def _ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
-def _from_ms(value: str | bytes) -> datetime:
+def _from_ms(value: str | bytes | int) -> datetime:
     return datetime.fromtimestamp(int(value) / 1000, UTC)
 
 
@@ -282,14 +289,15 @@ class LivePool:
         staff_id: int,
     ) -> LiveBinding:
         """The shipment's live binding, or a new one on the least recently used free number."""
+        now_ms, ttl_ms = _ms(now), int(ttl_s * 1000)
         args: list[str | int] = [
             self.prefix,
             site_id,
             customer,
             shipment_id,
             binding_id,
-            _ms(now),
-            int(ttl_s * 1000),
+            now_ms,
+            ttl_ms,
             int(cooloff_s * 1000),
             GC_SLACK_MS,
             self.customer_key(customer),
@@ -312,7 +320,21 @@ class LivePool:
                 busy_at_site=busy,
                 cooling_for_customer=cooling,
             )
-        return _binding(_pairs(result[2]), new=kind == "allocated")
+        if kind == "allocated":
+            number = result[1].decode() if isinstance(result[1], bytes) else str(result[1])
+            return LiveBinding(
+                id=binding_id,
+                site_id=site_id,
+                shipment_id=shipment_id,
+                customer=customer,
+                number=number,
+                created_at=_from_ms(now_ms),
+                expires_at=_from_ms(now_ms + ttl_ms),
+                reason=reason,
+                staff_id=staff_id,
+                new=True,
+            )
+        return _binding(_pairs(result[2]))
 
     def release(self, binding_id: str, *, clear_cooloff: bool = False) -> bool:
         """Forget a live binding (rollback of a failed write, or revocation)."""

@@ -345,7 +345,7 @@ async def test_concurrent_requests(server: FastAGIServer, desk: FakeDesk) -> Non
         )
     )
     assert all(r[-1] == 'SET VARIABLE "MASKING_ACTION" "dial"' for r in results)
-    # 16 worker threads: 40 requests of 50 ms in well under 40 * 50 ms
+    # 8 decision threads: 40 requests of 50 ms in well under 40 * 50 ms
     assert time.monotonic() - started < 1.5
     assert sorted(c[1]["channel_id"] for c in desk.calls) == sorted(f"1.{i}" for i in range(40))
 

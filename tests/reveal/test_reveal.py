@@ -3,6 +3,8 @@ audited (real Redis, real databases)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
@@ -84,3 +86,37 @@ def test_suspended_site_refuses(service: MaskingService) -> None:
             service, staff_id=world.manager_id, shipment_number="PVZ1-00000", reason=REASON
         )
     assert info.value.code == "suspended"
+
+
+def test_hours_and_date_exceptions_apply_to_the_next_reveal(
+    service: MaskingService, clock: FakeClock
+) -> None:
+    """The parsed hours are kept between reveals: a change still counts at once."""
+    world = seed_site(service, pool=3, shipments=3)  # open daily 09:00-21:00 Moscow
+
+    def reveal(shipment: str) -> str:
+        try:
+            reveal_number(service, staff_id=world.owner_id, shipment_number=shipment, reason=REASON)
+        except Refused as refused:
+            return refused.code
+        return "ok"
+
+    assert reveal("PVZ1-00000") == "ok"  # Wednesday 12:00 Moscow
+    today = clock.now.date()
+    with service.db.session() as session:
+        sites.add_exception(session, sites.get_site(session, "pvz1"), today, [], "holiday")
+    assert reveal("PVZ1-00001") == "closed"
+    with service.db.session() as session:
+        site = sites.get_site(session, "pvz1")
+        sites.delete_exception(session, site, today)
+        # an exception far from today changes nothing now
+        sites.add_exception(session, site, today + timedelta(days=30), [], "far away")
+    assert reveal("PVZ1-00001") == "ok"
+    with service.db.session() as session:
+        sites.set_hours(session, sites.get_site(session, "pvz1"), "daily 13:00-14:00")
+    assert reveal("PVZ1-00002") == "closed"
+    # a late shift of yesterday's exception that runs past midnight opens the night
+    clock.advance(hours=14)  # Thursday 02:00 Moscow
+    with service.db.session() as session:
+        sites.add_exception(session, sites.get_site(session, "pvz1"), today, ["20:00-03:00"])
+    assert reveal("PVZ1-00002") == "ok"
