@@ -13,8 +13,9 @@ does not carry ``?secret=<it>`` (the ``MASKING_AGI_SECRET`` dialplan global) is 
 with nothing set. Both are counted and logged with the peer address / channel id only.
 
 Timing: reading the request is bounded by ``header_timeout``; the decision by
-``request_timeout``; writing all the variables by ``reply_timeout`` (Asterisk answers
-``SET VARIABLE`` in microseconds), and the fallback deny, if needed, by another
+``request_timeout``; writing all the variables by ``reply_timeout`` (2 s: Asterisk
+answers ``SET VARIABLE`` in microseconds when idle, but a saturated Asterisk takes its
+time, and failing the call then is worse than waiting), and the fallback deny, if needed, by another
 ``reply_timeout``: a connected request never lasts longer than
 ``request_timeout + 2 * reply_timeout`` after its environment arrived. The desk is
 sync (SQLAlchemy, redis) and runs in a bounded thread pool so the event loop never waits
@@ -75,7 +76,7 @@ class FastAGIServer:
         max_connections: int = 1000,
         *,
         header_timeout: float = 5.0,
-        reply_timeout: float = 1.0,
+        reply_timeout: float = 2.0,
         workers: int = 8,
         shutdown_grace: float = 5.0,
         routes: Mapping[str, Handler] | None = None,
