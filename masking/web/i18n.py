@@ -234,6 +234,7 @@ TEXT: dict[str, Text] = {
     "deny_already_dialing": Text(
         "клиенту уже звонят", "already being dialed", "клієнту вже телефонують"
     ),
+    "deny_busy": Text("все линии заняты", "all lines busy", "усі лінії зайняті"),
     "rk_pickup_point": Text("пункт выдачи", "pickup point", "пункт видачі"),
     "rk_call_centre": Text("колл-центр", "call centre", "кол-центр"),
     "time_zone": Text("Часовой пояс", "Time zone", "Часовий пояс"),
