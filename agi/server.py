@@ -58,6 +58,8 @@ log = logging.getLogger("agi.server")
 
 # requests a decision thread takes at once at most
 BATCH = 32
+# threads that decide at once (another starts when every running one is busy)
+DECISION_THREADS = 8
 
 
 @dataclass
@@ -77,7 +79,7 @@ class FastAGIServer:
         *,
         header_timeout: float = 5.0,
         reply_timeout: float = 2.0,
-        workers: int = 8,
+        workers: int = DECISION_THREADS,
         shutdown_grace: float = 5.0,
         routes: Mapping[str, Handler] | None = None,
         allowed_peers: Sequence[IPNetwork] = LOOPBACK_NETWORKS,

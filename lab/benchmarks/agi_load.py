@@ -189,12 +189,18 @@ async def _serve_child(kind: str, desk_spec: str, port: int) -> None:
 
     logging.basicConfig(level=logging.ERROR)
     desk = load_factory(desk_spec)()
-    threads = int(os.environ.get("MASKING_BENCH_THREADS") or 0)  # 0: the server's default
+    from agi.server import DECISION_THREADS
+
+    threads = int(os.environ.get("MASKING_BENCH_THREADS") or DECISION_THREADS)
     ours = FastAGIServer(
-        desk, HOST, port, request_timeout=3.0, max_connections=4000, reuse_port=True
+        desk,
+        HOST,
+        port,
+        request_timeout=3.0,
+        max_connections=4000,
+        reuse_port=True,
+        workers=threads,
     )
-    if threads:
-        ours._workers = threads
     await ours.start()
     print(f"PORT {ours.port}", flush=True)
     await stop.wait()

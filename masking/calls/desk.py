@@ -60,10 +60,6 @@ class _Storage:
             self._session = self._owned.__enter__()
         return self._session
 
-    @property
-    def opened(self) -> bool:
-        return self._session is not None
-
     def finish(self, record: CallRecord, writer: RecordWriter) -> None:
         """Store ``record`` (new) and commit; raises if that failed."""
         if self._session is None:

@@ -22,7 +22,6 @@ sees it. Bindings are not cached here: they live in Redis (:mod:`masking.numbers
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Callable
@@ -31,14 +30,13 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from masking.campaigns import worklist
 from masking.cases.lifecycle import open_case_of_shipment
 from masking.epoch import ConfigEpoch
 from masking.hours import Schedule
 from masking.numbers.pool import PoolUnavailable
 from masking.sites import schedule_of
-from masking.storage.models import Order, Site, Staff, VirtualNumber
-
-log = logging.getLogger("masking.calls.lookups")
+from masking.storage.models import Site, Staff, VirtualNumber
 
 MAX_AGE = 30.0  # seconds: the backstop for changes that bumped no epoch
 
@@ -147,7 +145,6 @@ class CallLookups:
         case_id = open_case_of_shipment(s, shipment_id)
         found = None
         if case_id is not None:
-            order_id = s.scalar(select(Order.id).where(Order.case_id == case_id))
-            found = OpenCase(case_id, order_id)
+            found = OpenCase(case_id, worklist.order_to_claim(s, case_id))
         cached[shipment_id] = found
         return found
