@@ -154,6 +154,9 @@ class StateCollector:
     def __init__(self, service: MaskingService) -> None:
         self.service = service
         self._failure_logged_at = 0.0
+        # one scrape at a time asks the database: scrapes that come while a query hangs
+        # (a server gone without a word) leave its gauges out instead of piling up threads
+        self._querying = threading.Lock()
 
     def collect(self) -> Iterator[Metric]:
         up = GaugeMetricFamily(
@@ -161,12 +164,15 @@ class StateCollector:
             "1 when the dependency answered this scrape's queries",
             labels=["dependency"],
         )
-        try:
-            yield from self._database_gauges()
-            up.add_metric(["database"], 1)
-        except Exception as exc:
-            self._log_failure("database", exc)
-            up.add_metric(["database"], 0)
+        if self._querying.acquire(blocking=False):
+            try:
+                yield from self._database_gauges()
+                up.add_metric(["database"], 1)
+            except Exception as exc:
+                self._log_failure("database", exc)
+                up.add_metric(["database"], 0)
+            finally:
+                self._querying.release()
         try:
             self.service.pool.redis.ping()
             up.add_metric(["redis"], 1)
