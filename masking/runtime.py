@@ -23,7 +23,9 @@ serving FastAGI on the same port (``SO_REUSEPORT``: the kernel spreads connectio
 The console (HTTP) runs in worker 0 only: it is not on the call path, and one process
 keeps what a browser session relies on (the session key when ``MASKING_SESSION_SECRET``
 is unset) in one place. The parent restarts a worker that dies and passes SIGTERM /
-SIGINT on for a graceful stop.
+SIGINT on for a graceful stop. Metrics: before forking, the parent points prometheus-client
+at ``var_dir/metrics/<its pid>`` (:func:`masking.metrics.use_directory`); every worker
+writes its counts there and worker 0's ``/metrics`` adds them up.
 """
 
 from __future__ import annotations
