@@ -50,6 +50,7 @@ from agi.admission import Admission
 from agi.protocol import AGIConnection, AGIError, AGIRequest, ChannelGone, ProtocolError
 from agi.routes import ROUTES
 from agi.routes.base import Handler, deny, safe_variables, scrub, unavailable
+from masking import metrics
 from masking.calls.contract import CallDecision, CallDesk
 from masking.config import LOOPBACK_NETWORKS, IPNetwork
 from masking.refusals import Refusal
@@ -207,6 +208,7 @@ class FastAGIServer:
         peer = str(peername[0]) if isinstance(peername, tuple) and peername else None
         if not self.peer_allowed(peer):
             self.refused_peers += 1
+            metrics.agi_rejected("peer")
             log.warning("FastAGI: refused a connection from %s (not an allowed peer)", peer)
             writer.transport.abort()
             return
@@ -214,6 +216,7 @@ class FastAGIServer:
         task = asyncio.current_task()
         if task is None or self._closing or len(self._clients) >= self.max_connections:
             self.rejected += 1
+            metrics.agi_rejected("connection_limit")
             log.warning(
                 "call -: refusing a connection (%d open, limit %d%s)",
                 len(self._clients),
@@ -244,6 +247,7 @@ class FastAGIServer:
             log.info("call -: no complete request in %.1fs, closing", self.header_timeout)
             return
         except ProtocolError as exc:
+            metrics.agi_rejected("bad_request")
             log.warning("call -: bad request (%s), closing", exc)
             return
         client.in_request = True
@@ -251,10 +255,12 @@ class FastAGIServer:
         uid = request.channel_id
         if not self._authenticated(env):
             self.unauthorized += 1
+            metrics.agi_rejected("secret")
             log.warning("call %s: AGI secret missing or wrong, closing with nothing set", uid)
             return
         handler = self.routes.get(request.route)
         if handler is None:
+            metrics.agi_rejected("unknown_route")
             log.warning(
                 "call %s: unknown route %r, closing with nothing set", uid, scrub(request.route)
             )
@@ -263,24 +269,38 @@ class FastAGIServer:
         if not self.admission.enter():
             self._log_overload()
             decision, pairs = safe_variables(deny(Refusal.BUSY))
+            metrics.decision(request.route, decision.action, Refusal.BUSY.value)
             await self._answer(conn, request, decision, pairs)
             self.answered += 1
             return
+        metrics.agi_in_flight(self.admission.in_flight)
         try:
             decision = await self._decide(handler, request)
         finally:
             self.admission.leave()
+            metrics.agi_in_flight(self.admission.in_flight)
         decision, pairs = safe_variables(decision)
+        reason = decision.deny_reason.value if decision.deny_reason else ""
+        metrics.decision(request.route, decision.action, reason, time.monotonic() - started)
         await self._answer(conn, request, decision, pairs)
         self.answered += 1
+        took_ms = round((time.monotonic() - started) * 1000)
         log.info(
-            "call %s: %s -> %s%s (call %s, %.0f ms)",
+            "call %s: %s -> %s%s (call %s, %d ms)",
             uid,
             request.route,
             decision.action,
-            f" {decision.deny_reason.value}" if decision.deny_reason else "",
+            f" {reason}" if reason else "",
             decision.call_id,
-            (time.monotonic() - started) * 1000,
+            took_ms,
+            # fields of their own in the JSON log format
+            extra={
+                "call_id": decision.call_id,
+                "route": request.route,
+                "outcome": decision.action,
+                "reason": reason or None,
+                "ms": took_ms,
+            },
         )
 
     async def _decide(self, handler: Handler, request: AGIRequest) -> CallDecision:

@@ -12,7 +12,7 @@ import re
 import tomllib
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
@@ -31,6 +31,7 @@ def _default_var_dir() -> Path:
 
 MIN_SESSION_SECRET = 32
 MIN_WEBHOOK_SECRET = 32
+MIN_METRICS_TOKEN = 16
 
 
 class ConfigError(Exception):
@@ -78,6 +79,10 @@ class Settings(BaseSettings):
     webhook_secret: str = Field("", validate_default=True)
     # seconds between two rounds of the timers (outbox delivery, overdue appeals)
     scheduler_interval: float = Field(15.0, gt=0, le=30)
+    # /metrics asks for "Authorization: Bearer <it>" when set; empty: /metrics is open
+    metrics_token: str = ""
+    # "json": one JSON object per log line (time, level, logger, message, extra fields)
+    log_format: Literal["text", "json"] = "text"
 
     @field_validator("default_region")
     @classmethod
@@ -131,6 +136,13 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"must be at least {MIN_WEBHOOK_SECRET} characters when MASKING_WEBHOOK_URL is set"
             )
+        return value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token_length(cls, value: str) -> str:
+        if value and len(value) < MIN_METRICS_TOKEN:
+            raise ValueError(f"must be at least {MIN_METRICS_TOKEN} characters when set")
         return value
 
     @field_validator("redis_url")

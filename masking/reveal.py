@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, Text, bindparam, cast, insert, select, update
 
-from masking import policy
+from masking import metrics, policy
 from masking.hours import Schedule
 from masking.numbers import bindings
 from masking.numbers.phones import mask_number
@@ -315,6 +315,7 @@ def _reveal(
         if not live.new and bindings.is_stale(service, conn, live, now):
             live = allocate()
     except PoolExhausted as exc:
+        metrics.pool_exhausted(exc.region)
         log.warning(
             "pool exhausted: site %s, customer %s: %s",
             site.code,

@@ -23,7 +23,9 @@ serving FastAGI on the same port (``SO_REUSEPORT``: the kernel spreads connectio
 The console (HTTP) runs in worker 0 only: it is not on the call path, and one process
 keeps what a browser session relies on (the session key when ``MASKING_SESSION_SECRET``
 is unset) in one place. The parent restarts a worker that dies and passes SIGTERM /
-SIGINT on for a graceful stop.
+SIGINT on for a graceful stop. Metrics: before forking, the parent points prometheus-client
+at ``var_dir/metrics/<its pid>`` (:func:`masking.metrics.use_directory`); every worker
+writes its counts there and worker 0's ``/metrics`` adds them up.
 """
 
 from __future__ import annotations
@@ -33,10 +35,12 @@ import contextlib
 import ctypes
 import logging
 import os
+import shutil
 import signal
 import sys
 import time
 from collections.abc import Callable, Coroutine, Iterator
+from pathlib import Path
 from types import FrameType
 from typing import Any, TypeVar
 
@@ -45,10 +49,12 @@ import uvicorn
 from agi.ami import AmiClient
 from agi.progressive import ProgressiveDialer
 from agi.server import FastAGIServer
+from masking import metrics
 from masking.calls.desk import MaskingCallDesk
 from masking.cases import appeals, outbox, webhook
 from masking.config import ConfigError, Settings, is_loopback_host
 from masking.leader import LeaderLock, Leadership, lock_for
+from masking.monitoring import Readiness
 from masking.numbers import bindings
 from masking.numbers.pool import PoolError
 from masking.scheduler import Job, Scheduler
@@ -169,7 +175,15 @@ class Runtime:
         self.ami = AmiClient.from_settings(s, self.service, track_events=leading)
         await self.ami.start()
         if self.with_http:
-            app = create_app(self.service, self.ami.originator)
+            ami = self.ami
+            readiness = Readiness.of(self.service, lambda: ami.connected)
+            app = create_app(self.service, ami.originator, readiness=readiness)
+            if not s.metrics_token and not is_loopback_host(s.http_host):
+                log.warning(
+                    "MASKING_METRICS_TOKEN is not set: /metrics is open to whoever reaches %s:%s",
+                    s.http_host,
+                    s.http_port,
+                )
             # log_config=None: uvicorn's records go to the root handlers, whose filter
             # masks phone numbers (masking.redaction)
             config = uvicorn.Config(
@@ -334,6 +348,9 @@ def supervise(
     finally:
         service.close()  # nothing open is inherited by the workers
     parent = os.getpid()
+    # every worker writes its metrics there; worker 0 adds them up for /metrics
+    metrics_dir = _metrics_directory(settings, parent)
+    metrics.use_directory(metrics_dir)
     children: dict[int, int] = {}  # pid -> worker index
     born: dict[int, float] = {}
     delays = dict.fromkeys(range(workers), restart_delay)
@@ -381,6 +398,7 @@ def supervise(
                 time.sleep(0.1)
                 continue
             index = children.pop(pid)
+            metrics.process_exited(pid)
             code = os.waitstatus_to_exitcode(status)
             lived = now - born.pop(pid)
             if stopping:
@@ -404,8 +422,31 @@ def supervise(
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if not children:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
     log.info("all workers stopped")
     return exit_code
+
+
+def _metrics_directory(settings: Settings, supervisor: int) -> Path:
+    """``var_dir/metrics/<supervisor pid>``: its own per supervisor (two on one var_dir
+    must not add up each other's workers); those of supervisors gone are removed."""
+    root = settings.var_dir / "metrics"
+    if root.is_dir():
+        for old in root.iterdir():
+            if old.name.isdigit() and not _alive(int(old.name)):
+                shutil.rmtree(old, ignore_errors=True)
+    return root / str(supervisor)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class RuntimeThread:

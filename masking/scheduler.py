@@ -10,6 +10,10 @@ A job that raises is logged and the others still run; the loop goes on. Only the
 leader of a deployment runs it (:mod:`masking.leader`); that a job acts exactly once on a
 row still comes from the job's row locks (PostgreSQL ``FOR UPDATE SKIP LOCKED``, SQLite's
 single writer), which also covers the second in which a deposed leader has not noticed yet.
+
+Metrics: each job's duration and failures, and the lag of each round: how much later than
+``interval`` after the previous round's start it started (a slow round delays the next by
+its own length, since the pause comes after it), and when the last round ended.
 """
 
 from __future__ import annotations
@@ -17,8 +21,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
+
+from masking import metrics
 
 log = logging.getLogger("masking.scheduler")
 
@@ -46,15 +53,23 @@ class Scheduler:
         """One round: every job, each isolated from the others' failures."""
         now = self.clock()
         for name, job in self.jobs:
+            began = time.monotonic()
+            failed = False
             try:
                 job(now)
             except Exception:
+                failed = True
                 log.exception("scheduled job %s failed; the next round tries again", name)
+            metrics.scheduler_job(name, time.monotonic() - began, failed=failed)
         self.rounds += 1
 
     async def _loop(self) -> None:
+        due: float | None = None  # the first round is on time by definition
         while not self._stopping.is_set():
+            started = time.monotonic()
             await asyncio.to_thread(self.run_once)
+            metrics.scheduler_round(None if due is None else started - due, time.time())
+            due = started + self.interval
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), self.interval)
 

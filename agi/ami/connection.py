@@ -46,6 +46,8 @@ from panoramisk.actions import Action
 from panoramisk.ami_protocol import AMIProtocol
 from panoramisk.message import Message
 
+from masking import metrics
+
 log = logging.getLogger("masking.ami")
 
 CONTEXT_RE = re.compile(r"^[A-Za-z0-9_.-]{1,80}$")
@@ -277,6 +279,7 @@ class AmiConnection:
         if self._supervisor is not None:
             return
         self.manager.loop = asyncio.get_running_loop()
+        metrics.ami_connected(False)
         self._supervisor = asyncio.create_task(self._supervise(), name="ami-supervisor")
         if self.listener is not None:
             self._worker = asyncio.create_task(self._work(self.listener), name="ami-events")
@@ -329,6 +332,9 @@ class AmiConnection:
         if self.listener is not None:
             await self.listener.close()
         self._fail_inflight("client closed")
+        if self._supervisor is not None:
+            metrics.ami_connected(False)
+            metrics.ami_tracking(False)
         self._stopped.set()
 
     async def _supervise(self) -> None:
@@ -358,12 +364,15 @@ class AmiConnection:
                 continue
             started = time.monotonic()
             self._ready.set()
+            metrics.ami_connected(True)
             log.info("AMI connected to %s:%s as %s", self.host, self.port, self.username)
             self._session(self._pinger())
             if self._tracking:
                 self._start_tracking()
             await self._lost.wait()
             self._ready.clear()
+            metrics.ami_connected(False)
+            metrics.ami_tracking(False)
             for task in list(self._session_tasks):
                 task.cancel()
             self._fail_inflight("AMI connection lost")
@@ -599,11 +608,13 @@ class AmiConnection:
             self._tracker_task.cancel()
         task = asyncio.ensure_future(self._after_login(self.listener))
         self._tracker_task = task
+        metrics.ami_tracking(True)
         self._session_tasks.add(task)
         task.add_done_callback(self._session_tasks.discard)
 
     def _stop_tracking(self) -> None:
         task, self._tracker_task = self._tracker_task, None
+        metrics.ami_tracking(False)
         if task is not None:
             task.cancel()
         while not self._events.empty():

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from masking import metrics
 from masking.numbers.phones import redact_numbers
 from masking.service import MaskingService
 from masking.storage.models import Case, OutboxEvent, new_id
@@ -162,6 +163,7 @@ def deliver_due(
             error = short_error(exc)
             _record(service, event, error)
             report.failed.append(event.id)
+            metrics.outbox_delivery(False)
             in_a_row += 1
             log.warning(
                 "event %s (%s) not delivered, try %d: %s",
@@ -173,5 +175,6 @@ def deliver_due(
         else:
             _record(service, event, None)
             report.delivered.append(event.id)
+            metrics.outbox_delivery(True)
             in_a_row = 0
     return report

@@ -18,7 +18,7 @@ def show_config() -> None:
     data = s.model_dump(mode="json")
     data["database_url"] = s.effective_database_url
     for key, value in data.items():
-        if key.endswith(("secret", "password")):
+        if key.endswith(("secret", "password", "token")):
             data[key] = "***" if value else ""
         elif isinstance(value, str) and "://" in value:
             data[key] = safe_url(value)

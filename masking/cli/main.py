@@ -3,13 +3,12 @@ own module (and the local lab's verbs from :mod:`lab.cli`); no verb module impor
 
 from __future__ import annotations
 
-import logging
 import sys
 
 import typer
 
 from lab.cli import asterisk_app, bench, demo
-from masking import redaction
+from masking import logs
 from masking.cli import (
     appeals,
     campaigns,
@@ -25,7 +24,7 @@ from masking.cli import (
     telephony,
 )
 from masking.cli.common import err
-from masking.config import ConfigError
+from masking.config import ConfigError, get_settings
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -54,12 +53,11 @@ app.command("bench")(bench)
 
 
 def main() -> None:
-    logging.basicConfig(
-        level=logging.INFO,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    redaction.install()
+    try:
+        log_format = get_settings().log_format
+    except ConfigError:
+        log_format = "text"  # the command itself reports the bad setting
+    logs.configure(log_format)
     try:
         app()
     except ConfigError as exc:

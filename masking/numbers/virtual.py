@@ -76,3 +76,19 @@ def pool_stats(session: Session, now: datetime) -> list[dict[str, Any]]:
         {"region": r, "numbers": int(n), "bound_somewhere": int(in_use.get(r, 0))}
         for r, n in sorted(totals.items())
     ]
+
+
+def busiest_site_bindings(session: Session, now: datetime) -> dict[str, int]:
+    """Per region: the live bindings of the site that has most of them. A site needs a
+    number of its own per live binding, so the pool minus this is how many more reveals
+    that site can make (the console's and the metrics' headroom)."""
+    busiest: dict[str, int] = {}
+    rows = session.execute(
+        select(VirtualNumber.region, Binding.site_id, func.count(func.distinct(Binding.id)))
+        .join(Binding, Binding.virtual_number == VirtualNumber.number)
+        .where(Binding.expires_at > now, Binding.revoked_at.is_(None), VirtualNumber.active)
+        .group_by(VirtualNumber.region, Binding.site_id)
+    ).all()
+    for region, _site, count in rows:
+        busiest[region] = max(busiest.get(region, 0), int(count))
+    return busiest

@@ -22,6 +22,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from masking.calls.contract import Originator
+from masking.monitoring import Readiness, StateCollector
 from masking.service import MaskingService
 from masking.web import (
     appeals,
@@ -31,6 +32,7 @@ from masking.web import (
     hotline,
     i18n,
     items,
+    ops,
     pool,
     reasons,
     recordings,
@@ -145,10 +147,17 @@ async def _nothing() -> Message:
     return {"type": "http.disconnect"}
 
 
-def create_app(service: MaskingService, originator: Originator | None = None) -> FastAPI:
-    """The API under ``/api/v1`` (OpenAPI at ``/openapi.json``, docs at ``/docs``) and the
-    console at ``/``. ``originator`` rings desk phones for click-to-call (the AMI client);
-    without it click-to-call answers 503."""
+def create_app(
+    service: MaskingService,
+    originator: Originator | None = None,
+    *,
+    readiness: Readiness | None = None,
+) -> FastAPI:
+    """The API under ``/api/v1`` (OpenAPI at ``/openapi.json``, docs at ``/docs``), the
+    console at ``/`` and ``/healthz``, ``/readyz``, ``/metrics`` (:mod:`masking.web.ops`).
+    ``originator`` rings desk phones for click-to-call (the AMI client); without it
+    click-to-call answers 503. ``readiness``: the checks of ``/readyz`` (default: the
+    database and Redis; the runtime adds AMI)."""
     app = FastAPI(
         title="Masking: masked calls through temporary numbers",
         version="1",
@@ -161,6 +170,8 @@ def create_app(service: MaskingService, originator: Originator | None = None) ->
     )
     app.state.service = service
     app.state.originator = originator
+    app.state.readiness = readiness or Readiness.of(service)
+    app.state.state_collector = StateCollector(service)
     secret = service.settings.session_secret or secrets.token_urlsafe(32)
     app.add_middleware(
         SessionMiddleware,
@@ -175,6 +186,7 @@ def create_app(service: MaskingService, originator: Originator | None = None) ->
         app.include_router(capability.api.router, prefix=API_PREFIX)
     for capability in CAPABILITIES:
         app.include_router(capability.console.router)
+    app.include_router(ops.router)
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
     _errors(app)
     return app

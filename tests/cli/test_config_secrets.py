@@ -16,14 +16,16 @@ def test_config_hides_passwords_in_every_url(cli: Cli, monkeypatch: pytest.Monke
         redis_url="redis://:hunter2@cache:6379/0",
         database_url="postgresql+psycopg://masking@db/masking?password=hunter3",
         session_secret="s" * 32,
+        metrics_token="m" * 16,
         https="true",
     )
     out = cli("config")
-    assert "hunter" not in out and "sss" not in out
+    assert "hunter" not in out and "sss" not in out and "mmm" not in out
     shown = json.loads(out)
     assert shown["redis_url"] == "redis://:***@cache:6379/0"
     assert shown["database_url"] == "postgresql+psycopg://masking@db/masking?password=***"
     assert shown["session_secret"] == "***"
+    assert shown["metrics_token"] == "***"
     assert shown["https"] is True
 
 

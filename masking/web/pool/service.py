@@ -11,7 +11,7 @@ from masking import shapes
 from masking.numbers import bindings, virtual
 from masking.policy import Action
 from masking.service import MaskingService
-from masking.storage.models import Binding, VirtualNumber
+from masking.storage.models import VirtualNumber
 from masking.web.auth import Principal, need
 from masking.web.errors import bad_input
 
@@ -25,15 +25,7 @@ def pool_view(service: MaskingService, p: Principal) -> dict[str, Any]:
     now = service.clock()
     with service.db.session() as session:
         stats = virtual.pool_stats(session, now)
-        busiest: dict[str, int] = {}
-        rows = session.execute(
-            select(VirtualNumber.region, Binding.site_id, func.count(func.distinct(Binding.id)))
-            .join(Binding, Binding.virtual_number == VirtualNumber.number)
-            .where(Binding.expires_at > now, Binding.revoked_at.is_(None), VirtualNumber.active)
-            .group_by(VirtualNumber.region, Binding.site_id)
-        ).all()
-        for region, _site, count in rows:
-            busiest[region] = max(busiest.get(region, 0), int(count))
+        busiest = virtual.busiest_site_bindings(session, now)
     regions = []
     warnings = []
     for row in stats:
