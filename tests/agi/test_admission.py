@@ -14,14 +14,14 @@ class Clock:
 
 
 def test_cold_start_admits_up_to_the_cold_limit() -> None:
-    admission = Admission(1.5, cold_limit=3, clock=Clock())
+    admission = Admission(1.5, cold_limit=3, floor=0, clock=Clock())
     assert [admission.enter() for _ in range(4)] == [True, True, True, False]
     assert (admission.in_flight, admission.refused) == (3, 1)
 
 
 def test_the_limit_follows_the_rate_just_shown() -> None:
     clock = Clock()
-    admission = Admission(1.5, cold_limit=1000, clock=clock)
+    admission = Admission(1.5, cold_limit=1000, floor=0, clock=clock)
     for _ in range(100):  # 100 answered in the last second
         assert admission.enter()
         admission.leave()
@@ -35,11 +35,24 @@ def test_the_limit_follows_the_rate_just_shown() -> None:
 
 def test_an_idle_server_always_admits() -> None:
     clock = Clock()
-    admission = Admission(1.5, cold_limit=0, clock=clock)
+    admission = Admission(1.5, cold_limit=0, floor=0, clock=clock)
     assert admission.enter()  # nothing in flight
     admission.leave()
     clock.now += 10
     assert admission.enter()
+
+
+def test_a_quiet_second_does_not_refuse_calls_arriving_together() -> None:
+    """One decision in the last second is a rate of 1/s: it says how little was asked, not
+    how much the server can do. Calls arriving together up to the floor are admitted."""
+    clock = Clock()
+    admission = Admission(1.5, floor=50, clock=clock)
+    assert admission.enter()
+    admission.leave()
+    assert admission.rate() == 1
+    assert all(admission.enter() for _ in range(50))
+    assert not admission.enter()  # beyond the floor, 1/s x 1.5 s is the limit again
+    assert admission.refused == 1
 
 
 async def test_a_burst_beyond_the_limit_is_answered_busy_at_once() -> None:
@@ -56,6 +69,7 @@ async def test_a_burst_beyond_the_limit_is_answered_busy_at_once() -> None:
     desk = FakeDesk(behaviour=lambda what, kw: (release.wait(5), FakeDesk().decision)[1])
     server = FastAGIServer(desk, port=0, request_timeout=5.0, reply_timeout=0.5)
     server.admission.cold_limit = 3
+    server.admission.floor = 0
     await server.start()
     try:
         waiting = [

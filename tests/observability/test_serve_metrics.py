@@ -164,14 +164,14 @@ def test_two_workers_add_up_and_readiness_follows_redis(
         before = scrape()
 
         answers = asyncio.run(place_calls(agi_port))
-        # what the callers heard, by (outcome, reason); the admission control may answer
-        # a few "busy" when a batch lands on a worker that was idle a second ago
+        # what the callers heard, by (outcome, reason); 32 requests are under the admission
+        # floor, so none is answered "busy" even by a worker that was idle a second ago
         heard = Counter(
             (dict(a)["MASKING_ACTION"], dict(a).get("MASKING_DENY_REASON", "")) for a in answers
         )
         busy = heard[("deny", "busy")]
-        assert set(heard) <= {("dial", ""), ("deny", "not_allowed"), ("deny", "busy")}, heard
-        assert heard[("dial", "")] >= DIALS // 2 and busy < len(answers) // 2, heard
+        assert set(heard) <= {("dial", ""), ("deny", "not_allowed")}, heard
+        assert heard[("dial", "")] >= DIALS // 2 and busy == 0, heard
 
         after = scrape()
         route = {"route": "operator-call"}
