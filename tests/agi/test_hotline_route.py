@@ -48,7 +48,7 @@ def caller_env(caller: str) -> dict[str, str]:
 
 
 def test_the_route_is_registered() -> None:
-    assert ROUTES["hotline-call"] is hotline_call.handle
+    assert getattr(ROUTES["hotline-call"], "__wrapped__", None) is hotline_call.handle
 
 
 async def test_a_typo_caller_is_queued_under_a_code(

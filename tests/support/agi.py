@@ -12,6 +12,7 @@ from typing import Any
 
 from masking.calls.contract import CallDecision
 from masking.refusals import Refusal
+from masking.states import Direction
 
 CALL_ID = "0123456789abcdef0123456789abcdef"
 
@@ -52,6 +53,9 @@ class FakeDesk:
     delay: float = 0.0
     calls: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     denied: list[tuple[str, Refusal]] = field(default_factory=list)
+    # what a repeated request (attempt > 1) gets: None lets it be decided as usual
+    earlier: CallDecision | None = None
+    retries: list[tuple[Direction, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _answer(self, what: str, **kwargs: str) -> CallDecision:
@@ -78,6 +82,11 @@ class FakeDesk:
         with self.lock:
             self.denied.append((route, reason))
         return CallDecision(call_id="f" * 32, action="deny", deny_reason=reason)
+
+    def retried(self, *, direction: Direction, channel_id: str) -> CallDecision | None:
+        with self.lock:
+            self.retries.append((direction, channel_id))
+        return self.earlier
 
 
 def agi_env(
