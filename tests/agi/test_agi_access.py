@@ -162,9 +162,7 @@ def test_every_shipped_agi_call_sends_the_secret_global() -> None:
 def test_an_agi_call_without_the_secret_is_caught(tmp_path: Path) -> None:
     copy = shipped_copy(tmp_path / "dialplan")
     conf = copy / "masking.conf"
-    conf.write_text(
-        conf.read_text().replace("?secret=${MASKING_AGI_SECRET}&attempt", "?attempt")
-    )
+    conf.write_text(conf.read_text().replace("?secret=${MASKING_AGI_SECRET}&attempt", "?attempt"))
     report = check(copy)
     assert [e for e in report.errors if "does not send ?secret=" in e], report.errors
 
