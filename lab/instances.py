@@ -44,8 +44,10 @@ class InstanceError(RuntimeError):
     """An instance did not start (the message ends with its log's tail)."""
 
 
-class Cli(Protocol):
+class Asterisk(Protocol):
     """What :meth:`ServiceInstances.point` needs of an Asterisk (lab.asterisk.LocalAsterisk)."""
+
+    agi_servers: str
 
     def cli(self, command: str, timeout: float = 10.0) -> str: ...
 
@@ -275,8 +277,11 @@ class ServiceInstances:
         """The dialplan's ``MASKING_AGI_SERVERS``: every instance, in index order."""
         return ",".join(instance.agi_url for instance in self.instances)
 
-    def point(self, asterisk: Cli) -> None:
-        """Make ``asterisk``'s dialplan ask these instances, in index order."""
+    def point(self, asterisk: Asterisk) -> None:
+        """Make ``asterisk``'s dialplan ask these instances, in index order: now (a global
+        set at run time) and after a restart of it (rendered into its configuration when
+        it starts; a ``dialplan reload`` goes back to what was rendered)."""
+        asterisk.agi_servers = self.agi_servers
         asterisk.cli(f"dialplan set global MASKING_AGI_SERVERS {self.agi_servers}")
 
     # ---- lifecycle -------------------------------------------------------------------

@@ -159,7 +159,8 @@ class E2E:
         """The dialplan's list of FastAGI servers (MASKING_AGI_SERVERS), in order: ports
         on 127.0.0.1 or agi:// URLs; none: the list is empty, MASKING_AGI is asked."""
         urls = [s if isinstance(s, str) else f"agi://127.0.0.1:{s}" for s in servers]
-        self.asterisk.cli(f'dialplan set global MASKING_AGI_SERVERS "{",".join(urls)}"')
+        self.asterisk.agi_servers = ",".join(urls)
+        self.asterisk.cli(f'dialplan set global MASKING_AGI_SERVERS "{self.asterisk.agi_servers}"')
 
 
 def log_tail(e2e: E2E, lines: int = 40) -> str:
