@@ -35,7 +35,7 @@ def answered_call(live: Live) -> LogMark:
     """desk1 dials S1's temporary number; the customer answers and talks."""
     vn = live.reveal("S1").lstrip("+")
     mark = LogMark(live.e2e)
-    desk, carrier = live.e2e.desk_call("desk_uac", vn, "desk1", answered=True)
+    desk, carrier = live.e2e.desk_call("desk_uac_brief", vn, "desk1", answered=True)
     assert desk.ok, desk.describe() + "\n" + log_tail(live.e2e)
     assert len(carrier.invites) == 1, carrier.describe()
     live.wait_record(lambda r: r.disposition == "answered" and r.ended_at is not None)

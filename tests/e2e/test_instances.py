@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import datetime
 
 import pytest
 
@@ -41,7 +42,7 @@ def operator_call(two: Fleet) -> tuple[str, LogMark]:
     vn = two.reveal("S1").lstrip("+")
     mark = LogMark(two.e2e)
     started = time.time()
-    desk, carrier = two.e2e.desk_call("desk_uac", vn, "desk1", answered=True)
+    desk, carrier = two.e2e.desk_call("desk_uac_brief", vn, "desk1", answered=True)
     assert desk.ok, desk.describe() + "\n" + log_tail(two.e2e)
     [invite] = carrier.invites
     assert (invite.request_uri or "").startswith(f"sip:{CUSTOMER_1.lstrip('+')}@")
@@ -98,6 +99,7 @@ def test_one_leader_and_click_to_call_from_the_other(two: Fleet) -> None:
 
 def test_failover_to_the_next_instance_and_both_down(two: Fleet) -> None:
     instances = two.instances
+    killed_at = datetime.now()
     instances.kill(0)  # the leader, and the first server of the list
 
     call_id, mark = operator_call(two)
@@ -107,6 +109,10 @@ def test_failover_to_the_next_instance_and_both_down(two: Fleet) -> None:
     print(f"failover past a killed instance: {(asked - tried).total_seconds() * 1000:.1f} ms")
     assert (asked - tried).total_seconds() < 0.5
     assert instances.wait_leader(not_=0) == 1
+    [took_over] = [line[:23] for line in instances[1].log().splitlines() if LEADS in line]
+    takeover = (datetime.strptime(took_over, "%Y-%m-%d %H:%M:%S,%f") - killed_at).total_seconds()
+    print(f"leadership taken over {takeover:.2f} s after the kill")
+    assert takeover < 5
 
     instances.kill(1)
     before = len(two.records())
