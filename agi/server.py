@@ -274,10 +274,9 @@ class FastAGIServer:
         await self._answer(conn, request, decision, pairs)
         self.answered += 1
         log.info(
-            "call %s: %s%s -> %s%s (call %s, %.0f ms)",
+            "call %s: %s -> %s%s (call %s, %.0f ms)",
             uid,
             request.route,
-            f" (asked again, attempt {request.attempt})" if request.attempt > 1 else "",
             decision.action,
             f" {decision.deny_reason.value}" if decision.deny_reason else "",
             decision.call_id,
