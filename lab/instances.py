@@ -160,8 +160,9 @@ class ServiceInstance:
         """``kill -9`` of the instance (every process of it), and reap it."""
         if self.process is None:
             return
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.process.pid, signal.SIGKILL)
+        if self.process.poll() is None:  # not reaped: its group id is still its own
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(10)
 
     def stop(self, timeout: float = 30.0) -> None:
@@ -174,9 +175,6 @@ class ServiceInstance:
                 self.process.wait(timeout)
             except subprocess.TimeoutExpired:
                 self.kill()
-        # a worker the supervisor left behind would hold the port
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.process.pid, signal.SIGKILL)
 
     def restart(self, timeout: float = 60.0) -> None:
         """Stop it if it runs (gracefully), start it again, wait until it serves."""
