@@ -3,8 +3,10 @@ dialplan check``; ``install`` copies only a dialplan that passes).
 
 The contract (channel variable names) lives in :mod:`agi.variables`; the dialplan mirrors
 it in ``dialplan/masking-contract.conf``. These checks catch a renamed variable, an
-``AGI()`` without an ``AGISTATUS`` branch, unfiltered caller input in an application's
-arguments, unbalanced brackets and an ``AGI()`` that does not send the shared secret,
+``AGI()`` (or a request through ``masking-sub-agi``) without an ``AGISTATUS`` branch,
+an ``AGI()`` outside ``masking-sub-agi`` (which tries every server of the list), one
+that does not send the shared secret or number its request, unfiltered caller input in
+an application's arguments and unbalanced brackets,
 before Asterisk ever loads the file; and that the AMI users of ``manager.sample.conf``
 (:func:`check_manager`) have no more privilege than the service needs.
 """
@@ -26,10 +28,16 @@ REQUIRED_CONTEXTS = (
     "masking-click2call",
     "masking-hotline",
     "masking-deny",
+    "masking-sub-agi",
 )
+# the one context that runs AGI(): it tries every server of MASKING_AGI_SERVERS in turn
+ASK_CONTEXT = "masking-sub-agi"
+ASK_SERVICE = f"Gosub({ASK_CONTEXT},s,1("
 FILES = ("masking.conf", "masking-globals.conf", "masking-contract.conf")
 MANAGER_SAMPLE = "manager.sample.conf"
-AGI_SECRET_QUERY = "?secret=${MASKING_AGI_SECRET},"  # noqa: S105 - a dialplan reference
+AGI_SECRET_QUERY = "?secret=${MASKING_AGI_SECRET}&"  # noqa: S105 - a dialplan reference
+# which server of the list a request goes to: a repeated request is checked (agi.routes)
+AGI_ATTEMPT_QUERY = "&attempt=${attempt},"
 # AMI classes (manager.conf read= / write=). The service user originates and asks for
 # reports; a user without "originate" may only reload (command) and confirm (reporting).
 # No event class beyond these is read by anyone: "dialplan" (VarSet) would carry
@@ -41,13 +49,15 @@ _VAR = re.compile(r"\b(_{0,2}MASKING_[A-Z0-9_]+)\b")
 _CONTEXT = re.compile(r"^\[([A-Za-z0-9_-]+)\]")
 _RAW_INPUT = re.compile(r"\$\{(EXTEN|CALLERID\([^)]*\))\}")
 _FILTERED = re.compile(r"FILTER\([^,()]*,$")
-_SENSITIVE_APPS = re.compile(r"\b(AGI|Dial|MixMonitor|System|TrySystem|Goto)\(")
+_SENSITIVE_APPS = re.compile(r"\b(AGI|Dial|MixMonitor|System|TrySystem|Goto|Gosub)\(")
 
 
 @dataclass
 class CheckReport:
     contexts: list[str] = field(default_factory=list)
     agi_calls: int = 0
+    # Gosub(masking-sub-agi,...): the entry contexts asking the service
+    service_requests: int = 0
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -118,13 +128,15 @@ def check(directory: Path) -> CheckReport:
     known = expected | defined_globals | internal
 
     lines = dialplan.splitlines()
+    current = ""
     for number, raw in enumerate(lines, start=1):
         line = _strip_comment(raw)
         if not line.strip():
             continue
         context = _CONTEXT.match(line)
         if context:
-            report.contexts.append(context[1])
+            current = context[1]
+            report.contexts.append(current)
             continue
         for name in _VAR.findall(line):
             if name.lstrip("_") not in known:
@@ -137,16 +149,31 @@ def check(directory: Path) -> CheckReport:
                     report.errors.append(
                         f"masking.conf:{number}: {match[0]} used unfiltered in an application"
                     )
+        asks = ASK_SERVICE in line
         if re.search(r"\bAGI\(", line):
             report.agi_calls += 1
             if AGI_SECRET_QUERY not in line:
                 report.errors.append(
-                    f"masking.conf:{number}: AGI() does not send {AGI_SECRET_QUERY.rstrip(',')}"
+                    f"masking.conf:{number}: AGI() does not send {AGI_SECRET_QUERY.rstrip('&')}"
                 )
+            if AGI_ATTEMPT_QUERY not in line:
+                report.errors.append(
+                    f"masking.conf:{number}: AGI() does not number its request "
+                    f"({AGI_ATTEMPT_QUERY.rstrip(',')})"
+                )
+            if current != ASK_CONTEXT:
+                report.errors.append(
+                    f"masking.conf:{number}: AGI() outside [{ASK_CONTEXT}]: ask through "
+                    f"{ASK_SERVICE}...) so that every server is tried"
+                )
+        if asks:
+            report.service_requests += 1
+        if asks or re.search(r"\bAGI\(", line):
             following = " ".join(_strip_comment(x) for x in lines[number : number + 2])
             if "AGISTATUS" not in following:
+                what = "AGI()" if not asks else ASK_SERVICE + "...)"
                 report.errors.append(
-                    f"masking.conf:{number}: AGI() is not followed by a branch on AGISTATUS"
+                    f"masking.conf:{number}: {what} is not followed by a branch on AGISTATUS"
                 )
     for required in REQUIRED_CONTEXTS:
         if required not in report.contexts:

@@ -22,7 +22,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 MAX_HEADER_BYTES = 16 * 1024
 MAX_HEADER_LINES = 200
@@ -37,6 +37,7 @@ _COMMAND = re.compile(r"^[A-Z]+(?: [A-Z]+)*$")
 _STATUS = re.compile(r"^(\d{3})(?:[ -](.*))?$")
 _RESULT = re.compile(r"^result=(\S*)\s*(?:\((.*)\))?\s*(.*)$")
 _UNIQUEID_CHARS = re.compile(r"[^A-Za-z0-9._-]")
+_ATTEMPT = re.compile(r"^[1-9][0-9]?$")
 
 
 class AGIError(Exception):
@@ -134,6 +135,18 @@ def route_of(env: Mapping[str, str]) -> str:
     return script.split("?", 1)[0].split("#", 1)[0].strip("/")
 
 
+def attempt_of(env: Mapping[str, str]) -> int:
+    """Which server of the dialplan's list was asked: ``?attempt=N`` in the AGI URL
+    (masking-sub-agi counts 1, 2, ...); 1 when absent (a dialplan asking one server).
+    Anything but a small number counts as a repeated request: a repeat is checked, so
+    that is the safe side."""
+    url = env.get("agi_network_script") or env.get("agi_request", "")
+    given = parse_qs(urlsplit(url).query, keep_blank_values=True).get("attempt")
+    if not given:
+        return 1
+    return int(given[-1]) if _ATTEMPT.match(given[-1]) else 2
+
+
 def safe_uniqueid(raw: str | None) -> str:
     """agi_uniqueid made safe for logs and the database (it is peer-supplied)."""
     cleaned = _UNIQUEID_CHARS.sub("", raw or "")[:64]
@@ -148,6 +161,8 @@ class AGIRequest:
     args: tuple[str, ...]
     channel_id: str
     env: Mapping[str, str] = field(default_factory=dict, repr=False)
+    # 1: the dialplan's first server; more: it asks again after no answer (agi.routes)
+    attempt: int = 1
 
     def arg(self, n: int) -> str:
         """1-based argument, "" when absent."""
@@ -170,6 +185,7 @@ class AGIRequest:
             args=tuple(args[skip:]),
             channel_id=safe_uniqueid(env.get("agi_uniqueid")),
             env=dict(env),
+            attempt=attempt_of(env),
         )
 
 

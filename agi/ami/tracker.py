@@ -14,7 +14,9 @@ service's least-privilege user does not read; ``DialEnd`` is of class ``call``.)
 
 Reconciliation (after every login, on ``FullyBooted`` and periodically, see
 :class:`agi.ami.connection.AmiConnection`) closes the records whose calls Asterisk no
-longer has (``CoreShowChannels`` + ``Getvar MASKING_CALL_ID``).
+longer has (``CoreShowChannels`` + ``Getvar MASKING_CALL_ID``), and marks answered the
+calls it shows bridged that were not seen answered (their events came before this login:
+a leader that took over mid-call).
 
 Keeping up with a busy Asterisk: events come in batches (a burst within a few tens of
 milliseconds). A batch costs at most one query to map the channels it has not seen yet
@@ -440,6 +442,13 @@ class CallTracker:
                 return_exceptions=True,
             )
             alive_ids.update(v for v in values if isinstance(v, str) and is_call_id(v))
+            await self._answered_meanwhile(
+                {
+                    value
+                    for channel, value in zip(channels, values, strict=True)
+                    if isinstance(value, str) and is_call_id(value) and header(channel, "BridgeId")
+                }
+            )
             closed = await asyncio.to_thread(
                 call_log.reconcile,
                 self.service,
@@ -456,6 +465,22 @@ class CallTracker:
                 len(closed),
             )
             return closed
+
+    async def _answered_meanwhile(self, bridged: set[str]) -> None:
+        """Calls whose channels Asterisk shows in a bridge, not seen answered here: their
+        earlier events came before this login (a leader that took over mid-call, a
+        reconnect). They were answered; the time is now, when it was learnt."""
+        updates: list[Update] = []
+        for call_id in sorted(bridged):
+            call = self.learn(call_id)
+            if call.answered or call.ended:
+                continue
+            call.answered = True
+            call.bridge_since = self.monotonic()
+            updates.append(Update(UpdateKind.ANSWERED, call_id, at=self.service.clock()))
+        if updates:
+            log.info("AMI reconcile: %d call(s) found bridged, answered", len(updates))
+            await asyncio.to_thread(self._write, updates)
 
     # ---- recordings -------------------------------------------------------------------
     def attach_later(self, call_id: str) -> None:

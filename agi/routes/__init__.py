@@ -9,13 +9,14 @@ callers turn it into channel variables with :func:`agi.routes.base.decision_vari
 from __future__ import annotations
 
 from agi.routes import click2call, hotline_call, inbound_call, operator_call
-from agi.routes.base import Handler
+from agi.routes.base import Handler, decided_once
+from masking.states import Direction
 
 ROUTES: dict[str, Handler] = {
-    "operator-call": operator_call.handle,
-    "inbound-call": inbound_call.handle,
-    "click2call": click2call.handle,
-    "hotline-call": hotline_call.handle,
+    "operator-call": decided_once(Direction.OUTBOUND, operator_call.handle),
+    "inbound-call": decided_once(Direction.INBOUND, inbound_call.handle),
+    "click2call": decided_once(Direction.CLICK2CALL, click2call.handle),
+    "hotline-call": decided_once(Direction.HOTLINE, hotline_call.handle),
 }
 
 __all__ = ["ROUTES", "Handler"]

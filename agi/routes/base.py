@@ -5,6 +5,7 @@ exactly the pairs :func:`decision_variables` returns, in that order.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import uuid
@@ -17,6 +18,7 @@ from masking.calls.contract import CallDecision, CallDesk
 from masking.numbers.phones import mask_number
 from masking.refusals import Refusal
 from masking.shapes import is_call_id, is_callerid_number, is_endpoint
+from masking.states import Direction
 
 log = logging.getLogger("agi.routes")
 
@@ -34,6 +36,23 @@ _LONG_DIGITS = re.compile(r"\+?\d[\d\s()-]{4,}\d")
 
 class InvalidDecision(ValueError):
     """The desk returned something that must not reach the dialplan."""
+
+
+def decided_once(direction: Direction, handle: Handler) -> Handler:
+    """The route ``handle``, asked again: the dialplan (masking-sub-agi) sends a request
+    to its next FastAGI server when the earlier one gave no answer, numbering them
+    (``attempt``). A repeated request goes to the desk's :meth:`CallDesk.retried` first:
+    a call that was decided already is not decided again."""
+
+    @functools.wraps(handle)
+    def route(desk: CallDesk, request: AGIRequest) -> CallDecision:
+        if request.attempt > 1:
+            earlier = desk.retried(direction=direction, channel_id=request.channel_id)
+            if earlier is not None:
+                return earlier
+        return handle(desk, request)
+
+    return route
 
 
 def new_call_id() -> str:

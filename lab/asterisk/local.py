@@ -186,6 +186,7 @@ class LocalAsterisk:
         ami_reload_username: str = "masking-reload",
         ami_reload_secret: str = "masking-reload",  # noqa: S107 - local test instance default
         agi: str = "127.0.0.1:4573",
+        agi_servers: str = "",
         carrier: str = "127.0.0.1:5070",
         phones: Sequence[Phone] | None = None,
         queues: Sequence[Queue] = (),
@@ -205,6 +206,8 @@ class LocalAsterisk:
         self.ami_reload_username = ami_reload_username
         self.ami_reload_secret = ami_reload_secret
         self.agi = agi
+        # MASKING_AGI_SERVERS (several service instances: lab.instances); "": MASKING_AGI
+        self.agi_servers = agi_servers
         self.carrier = carrier
         self.phones = tuple(phones) if phones is not None else default_phones()
         self.queues = tuple(queues)
@@ -269,6 +272,7 @@ class LocalAsterisk:
             "ami_reload_username": self.ami_reload_username,
             "ami_reload_secret": self.ami_reload_secret,
             "agi": self.agi,
+            "agi_servers": self.agi_servers,
             "carrier": self.carrier,
             "carrier_header_name": CARRIER_HEADER_NAME,
             "carrier_header_value": CARRIER_HEADER_VALUE,
@@ -516,6 +520,7 @@ class LocalAsterisk:
             "ami_reload_username": self.ami_reload_username,
             "ami_reload_secret": self.ami_reload_secret,
             "agi": self.agi,
+            "agi_servers": self.agi_servers,
             "carrier": self.carrier,
             "phones": [asdict(p) for p in self.phones],
             "queues": [asdict(q) for q in self.queues],
@@ -539,6 +544,7 @@ class LocalAsterisk:
             ami_reload_username=data.get("ami_reload_username", "masking-reload"),
             ami_reload_secret=data.get("ami_reload_secret", "masking-reload"),
             agi=data.get("agi", "127.0.0.1:4573"),
+            agi_servers=data.get("agi_servers", ""),
             carrier=data.get("carrier", "127.0.0.1:5070"),
             phones=[Phone(**p) for p in data.get("phones", [])],
             queues=[

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from masking.refusals import Refusal
+from masking.states import Direction
 
 # Asterisk sound file (no extension) played for each refusal a call can get.
 DENY_PROMPTS: dict[Refusal, str] = {
@@ -56,7 +57,7 @@ class CallDecision:
 
 
 class CallDesk(Protocol):
-    """The three questions Asterisk asks. Implementations never raise: on any internal
+    """The questions Asterisk asks. Implementations never raise: on any internal
     failure they return a deny decision with ``Refusal.UNAVAILABLE`` (fail closed)."""
 
     def operator_call(self, *, endpoint: str, dialed: str, channel_id: str) -> CallDecision:
@@ -74,6 +75,14 @@ class CallDesk(Protocol):
     def record_denied(self, *, route: str, channel_id: str, reason: Refusal) -> CallDecision:
         """The adapter refused the request itself (malformed input): keep the attempt on
         record and return the deny decision to hand to the dialplan."""
+        ...
+
+    def retried(self, *, direction: Direction, channel_id: str) -> CallDecision | None:
+        """Asterisk asks again about channel ``channel_id`` (the dialplan's next FastAGI
+        server, after the earlier one gave it no answer). A call is decided once: when a
+        decision of this direction already exists for the channel, the answer is a deny
+        ``unavailable`` (and that earlier decision, never acted upon, is closed as such);
+        None when nothing was decided yet and the request may be decided as usual."""
         ...
 
 

@@ -151,6 +151,58 @@ class MaskingCallDesk:
         )
         return self._decide(record, lambda db: self._deny(reason, f"{route}: malformed request"))
 
+    # ---- asked again ------------------------------------------------------------------
+    def retried(self, *, direction: Direction, channel_id: str) -> CallDecision | None:
+        """The dialplan asks the next FastAGI server about a channel after the earlier
+        one gave it no answer (refused, or connected and closed with nothing set: that
+        server died or the link dropped). That server may have decided all the same: a
+        decision's record is stored before it is answered, so it is in the database when
+        it counts. A call is decided once: such a decision (never acted upon, the
+        dialplan read no answer) is closed as denied ``unavailable`` and that denial is
+        the answer. None: nothing decided yet, decide as usual. Fail closed: without a
+        usable channel id, or when the database cannot tell, deny."""
+        if not channel_id or channel_id == "-":
+            log.warning("a %s request asked again without a channel id: denied", direction)
+            return CallDecision(call_id=new_id(), action="deny", deny_reason=Refusal.UNAVAILABLE)
+        try:
+            with self.service.db.session() as session:
+                earlier = [
+                    record
+                    for record in session.scalars(
+                        select(CallRecord)
+                        .where(
+                            CallRecord.channel_id == channel_id[:64],
+                            CallRecord.direction == direction,
+                        )
+                        .order_by(CallRecord.started_at.desc())
+                        .with_for_update()
+                    )
+                    if not _awaits_leg_decision(record)
+                ]
+                if not earlier:
+                    log.info(
+                        "call (%s): %s asked again, nothing decided yet", channel_id, direction
+                    )
+                    return None
+                record = earlier[0]
+                if record.ended_at is None:
+                    self._denial(
+                        _Storage(self.service.db, session),
+                        record,
+                        Refused(Refusal.UNAVAILABLE, detail="its answer was lost; asked again"),
+                    )
+                log.warning(
+                    "call %s (%s): asked again after a decision: denied, never decided twice",
+                    record.id,
+                    channel_id,
+                )
+                return CallDecision(
+                    call_id=record.id, action="deny", deny_reason=Refusal.UNAVAILABLE
+                )
+        except Exception:
+            log.exception("call (%s): could not look for an earlier decision, denying", channel_id)
+            return CallDecision(call_id=new_id(), action="deny", deny_reason=Refusal.UNAVAILABLE)
+
     # ---- shared ----------------------------------------------------------------------
     def _deny(self, reason: Refusal, detail: str = "") -> NoReturn:
         raise Refused(reason, detail=detail)
@@ -457,6 +509,16 @@ class MaskingCallDesk:
         if binding is None or binding.id != record.binding_id:
             self._deny(Refusal.EXPIRED, "binding no longer live")
         return self._dial_customer(storage, record, binding)
+
+
+def _awaits_leg_decision(record: CallRecord) -> bool:
+    """A click-to-call record is opened before its staff leg is asked about (and may
+    carry that leg's channel already): it is not a decision until the leg's."""
+    return (
+        record.direction == Direction.CLICK2CALL
+        and record.status == CallStatus.RINGING_STAFF
+        and record.ended_at is None
+    )
 
 
 def build_call_desk(settings: Settings | None = None) -> MaskingCallDesk:

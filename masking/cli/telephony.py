@@ -62,9 +62,10 @@ def dialplan_check(directory: DirOpt = DIALPLAN_DIR) -> None:
     if not report.ok:
         raise typer.Exit(1)
     typer.echo(
-        f"dialplan OK: {len(report.contexts)} contexts, {report.agi_calls} AGI calls, "
-        "each followed by an AGISTATUS branch and sending the AGI secret; contract matches "
-        "agi/variables.py; AMI users least privilege"
+        f"dialplan OK: {len(report.contexts)} contexts, {report.service_requests} requests "
+        f"to the service through masking-sub-agi ({report.agi_calls} AGI call trying every "
+        "server of MASKING_AGI_SERVERS), each followed by an AGISTATUS branch and sending "
+        "the AGI secret; contract matches agi/variables.py; AMI users least privilege"
     )
 
 

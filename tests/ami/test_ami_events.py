@@ -263,6 +263,27 @@ async def test_reconcile_on_connect_and_on_fully_booted(
     await eventually(lambda: len(ami.named("CoreShowChannels")) > reconciles)
 
 
+async def test_a_call_bridged_before_the_login_is_answered(
+    ami: FakeAmi, client: AmiClient, service: MaskingService, world: World, clock: FakeClock
+) -> None:
+    """A leader that took over mid-call missed the answer: Asterisk shows the call's
+    channels bridged, so it was answered; its hangup then closes it as answered."""
+    caller, callee = "1700000000.40", "1700000000.41"
+    call_id = operator_call(service, world, "PVZ1-00000", caller)
+    ami.channels = [
+        {"Channel": "PJSIP/pvz1-desk1-1", "Uniqueid": caller, "Linkedid": caller, "BridgeId": "b"},
+        {"Channel": "PJSIP/trunk-2", "Uniqueid": callee, "Linkedid": caller, "BridgeId": "b"},
+    ]
+    ami.channel_vars = {"PJSIP/pvz1-desk1-1": call_id, "PJSIP/trunk-2": call_id}
+    await connected(client)
+    await eventually(lambda: call_record(service, call_id).answered_at is not None)
+    assert call_record(service, call_id).status == "connected"
+    clock.advance(seconds=20)
+    await ami.emit(Event="Hangup", Cause="16", **leg("", caller, caller, "PJSIP/pvz1-desk1-1"))
+    await eventually(lambda: call_record(service, call_id).ended_at is not None)
+    assert call_record(service, call_id).disposition == "answered"
+
+
 async def test_recording_failure_from_the_dialplan_is_visible(
     ami: FakeAmi, client: AmiClient, service: MaskingService, world: World, clock: FakeClock
 ) -> None:

@@ -27,11 +27,14 @@ def test_boots_with_the_project_dialplan(e2e: E2E) -> None:
         "masking-click2call",
         "masking-deny",
         "masking-dial-customer",
+        "masking-sub-agi",
     ):
         out = e2e.asterisk.cli(f"dialplan show {context}")
         assert f"Context '{context}'" in out, out
     out = e2e.asterisk.cli("dialplan show masking-operator")
-    assert "AGI(${MASKING_AGI}/operator-call" in out
+    assert "Gosub(masking-sub-agi,s,1(operator-call," in out
+    out = e2e.asterisk.cli("dialplan show masking-sub-agi")
+    assert "AGI(${server}/${ARG1}?secret=${MASKING_AGI_SECRET}&attempt=${attempt}," in out
     globals_out = e2e.asterisk.cli("dialplan show globals")
     assert f"MASKING_AGI=agi://127.0.0.1:{e2e.agi_port}" in globals_out
 

@@ -13,6 +13,7 @@ from agi.server import FastAGIServer
 from lab.sipp import SippResult
 from masking.calls.contract import CallDecision
 from masking.refusals import Refusal
+from masking.states import Direction
 from tests.support.e2e import CUSTOMER_1, Live, LogMark, denied_desk_call, log_tail
 from tests.support.environment import free_tcp_port
 
@@ -53,6 +54,9 @@ class HangingDesk:
 
     def record_denied(self, *, route: str, channel_id: str, reason: Refusal) -> CallDecision:
         return CallDecision(call_id="0" * 32, action="deny", deny_reason=reason)
+
+    def retried(self, *, direction: Direction, channel_id: str) -> CallDecision | None:
+        return None
 
 
 @pytest.fixture

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from agi.protocol import AGIConnection, AGIRequest
+from agi.server import FastAGIServer
 from masking.calls.contract import CallDecision
 from masking.refusals import Refusal
+from masking.states import Direction
 
 CALL_ID = "0123456789abcdef0123456789abcdef"
 
@@ -52,6 +56,9 @@ class FakeDesk:
     delay: float = 0.0
     calls: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     denied: list[tuple[str, Refusal]] = field(default_factory=list)
+    # what a repeated request (attempt > 1) gets: None lets it be decided as usual
+    earlier: CallDecision | None = None
+    retries: list[tuple[Direction, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _answer(self, what: str, **kwargs: str) -> CallDecision:
@@ -78,6 +85,11 @@ class FakeDesk:
         with self.lock:
             self.denied.append((route, reason))
         return CallDecision(call_id="f" * 32, action="deny", deny_reason=reason)
+
+    def retried(self, *, direction: Direction, channel_id: str) -> CallDecision | None:
+        with self.lock:
+            self.retries.append((direction, channel_id))
+        return self.earlier
 
 
 def agi_env(
@@ -177,3 +189,59 @@ def set_vars(commands: list[str]) -> list[tuple[str, str]]:
         name, value = command[len("SET VARIABLE ") :].split(" ", 1)
         out.append((name.strip('"'), value[1:-1]))
     return out
+
+
+class DroppingAGIServer:
+    """A FastAGI server failing the way a dying instance does: it takes the connection,
+    reads the request, sets ``partial`` (the start of an answer, Asterisk's replies read)
+    and closes. ``requests``: the environment of every request it got."""
+
+    def __init__(self, partial: tuple[tuple[str, str], ...] = ()) -> None:
+        self.partial = partial
+        self.requests: list[dict[str, str]] = []
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self._sock.getsockname()[1])
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            with conn, conn.makefile("rwb") as stream:
+                env: dict[str, str] = {}
+                while (line := stream.readline().decode().rstrip("\n")) != "":
+                    key, _, value = line.partition(": ")
+                    env[key] = value
+                self.requests.append(env)
+                for name, value in self.partial:
+                    stream.write(f'SET VARIABLE "{name}" "{value}"\n'.encode())
+                    stream.flush()
+                    stream.readline()
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)  # wakes the accept()
+        self._sock.close()
+        self._thread.join(5)
+
+
+class AnswerLostServer(FastAGIServer):
+    """The real FastAGI server and desk, but every answer is lost: the request is decided
+    (its record stored) and the connection closes with nothing set, as when an instance
+    dies between deciding and answering."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lost: list[CallDecision] = []
+
+    async def _answer(
+        self,
+        conn: AGIConnection,
+        request: AGIRequest,
+        decision: CallDecision,
+        pairs: list[tuple[str, str]],
+    ) -> None:
+        self.lost.append(decision)

@@ -11,8 +11,24 @@ from agi.dialplan import DIALPLAN_DIR
 # (text in masking.conf, what replaces it), and the words of the check's error
 MISTAKES: list[tuple[tuple[str, str], str]] = [
     (
-        ("AGI(${MASKING_AGI}/operator-call", "NoOp(${MASKING_AGI}/operator-call"),
+        ("Gosub(masking-sub-agi,s,1(operator-call", "NoOp(masking-sub-agi,s,1(operator-call"),
         "context [masking-operator]",
+    ),
+    (
+        (
+            "Gosub(masking-sub-agi,s,1(click2call,${MASKING_C2C_ID}))",
+            "AGI(${MASKING_AGI}/click2call?secret=${MASKING_AGI_SECRET}&attempt=${attempt},"
+            "${MASKING_C2C_ID})",
+        ),
+        "AGI() outside [masking-sub-agi]",
+    ),
+    (
+        ("&attempt=${attempt},", ","),
+        "AGI() does not number its request",
+    ),
+    (
+        ("1(inbound-call,${FILTER(0-9+,${EXTEN})})", "1(inbound-call,${EXTEN})"),
+        "${EXTEN} used unfiltered",
     ),
     (
         ('GotoIf($["${AGISTATUS}" = "SUCCESS"]?decided)', "NoOp(skipped)"),

@@ -151,8 +151,16 @@ class E2E:
         return customer, phone.result(-1)
 
     def point_dialplan_at(self, port: int) -> None:
-        """Send the dialplan's FastAGI requests to ``port``."""
+        """Send the dialplan's FastAGI requests to ``port`` (one server: no list)."""
         self.asterisk.cli(f"dialplan set global MASKING_AGI agi://127.0.0.1:{port}")
+        self.list_agi_servers()
+
+    def list_agi_servers(self, *servers: int | str) -> None:
+        """The dialplan's list of FastAGI servers (MASKING_AGI_SERVERS), in order: ports
+        on 127.0.0.1 or agi:// URLs; none: the list is empty, MASKING_AGI is asked."""
+        urls = [s if isinstance(s, str) else f"agi://127.0.0.1:{s}" for s in servers]
+        self.asterisk.agi_servers = ",".join(urls)
+        self.asterisk.cli(f'dialplan set global MASKING_AGI_SERVERS "{self.asterisk.agi_servers}"')
 
 
 def log_tail(e2e: E2E, lines: int = 40) -> str:
@@ -164,21 +172,15 @@ def log_tail(e2e: E2E, lines: int = 40) -> str:
 
 
 # ---- the real service in front of the real Asterisk ------------------------------------
-@dataclass
-class Live:
-    """The masking service (FastAGI + AMI + HTTP, SQLite + Redis) serving the e2e Asterisk,
-    seeded: site pvz1 (desk1 owner, desk2 employee without visibility; desk1 rings on
-    call-backs), site pvz2 (desk3 owner), a pool of three virtual numbers, shipment S1 of
-    pvz1 for CUSTOMER_1 and S2 of pvz2 for CUSTOMER_2."""
+class Seeded:
+    """What :func:`seed_live` made, read through ``service`` (a subclass provides it with
+    ``site1`` and ``site2``): site pvz1 (desk1 owner, desk2 employee without visibility;
+    desk1 rings on call-backs), site pvz2 (desk3 owner), a pool of three virtual numbers,
+    shipment S1 of pvz1 for CUSTOMER_1 and S2 of pvz2 for CUSTOMER_2."""
 
-    e2e: E2E
-    thread: RuntimeThread
+    service: MaskingService
     site1: World
     site2: World
-
-    @property
-    def service(self) -> MaskingService:
-        return self.thread.runtime.service
 
     def reveal(self, shipment: str = "S1", staff_id: int | None = None) -> str:
         staff = staff_id or (self.site1.owner_id if shipment == "S1" else self.site2.owner_id)
@@ -200,6 +202,21 @@ class Live:
             if time.monotonic() > deadline:
                 raise AssertionError(f"no such call record; have {self.records()!r}")
             time.sleep(0.2)
+
+
+@dataclass
+class Live(Seeded):
+    """The masking service (FastAGI + AMI + HTTP, SQLite + Redis) in a thread of the test
+    process, serving the e2e Asterisk, seeded (:class:`Seeded`)."""
+
+    e2e: E2E
+    thread: RuntimeThread
+    site1: World
+    site2: World
+
+    @property
+    def service(self) -> MaskingService:
+        return self.thread.runtime.service
 
 
 def reset(service: MaskingService) -> None:
@@ -279,6 +296,17 @@ class LogMark:
     def dials(self) -> list[str]:
         """The argument string of every Dial() executed since the mark."""
         return re.findall(r'Dial\("[^"]*", "([^"]*)"\)', self.text())
+
+    def agi_requests(self) -> list[tuple[datetime, str]]:
+        """When each AGI() ran since the mark, and its argument string (URL, arguments)."""
+        return [
+            (datetime.strptime(m[1], "%Y-%m-%d %H:%M:%S.%f"), m[2])
+            for m in re.finditer(
+                r'^\[([0-9-]+ [0-9:.]+)\].*Executing \[[^]]*\] AGI\("[^"]*", "([^"]*)"\)',
+                self.text(),
+                re.MULTILINE,
+            )
+        ]
 
     def wait_for(self, needle: str, timeout: float = 5.0) -> bool:
         deadline = time.monotonic() + timeout
