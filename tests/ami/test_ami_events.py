@@ -263,6 +263,69 @@ async def test_reconcile_on_connect_and_on_fully_booted(
     await eventually(lambda: len(ami.named("CoreShowChannels")) > reconciles)
 
 
+def _client(ami: FakeAmi, service: MaskingService) -> AmiClient:
+    """A client whose follow-up reconcile comes after 1 s (60 s between periodic ones)."""
+    return AmiClient(
+        host="127.0.0.1",
+        port=ami.port,
+        username="masking",
+        secret="s3cret",
+        service=service,
+        backoff_initial=0.05,
+        recording_delays=(0.05,),
+        boot_wait=0.1,
+        reconcile_followup=1.0,
+    )
+
+
+async def test_a_record_too_young_at_login_is_reconciled_by_the_follow_up(
+    ami: FakeAmi, service: MaskingService, world: World, clock: FakeClock
+) -> None:
+    # its call ended while nobody listened (the Hangup event is lost); at the login the
+    # record is too young for reconciliation, so only a later reconcile can close it
+    call_id = operator_call(service, world, "PVZ1-00000", "1700000000.50")
+    client = _client(ami, service)
+    try:
+        await connected(client)
+        await eventually(lambda: client.reconciles >= 1)
+        assert call_record(service, call_id).ended_at is None
+        clock.advance(minutes=1)
+        await eventually(lambda: call_record(service, call_id).ended_at is not None, 3)
+        assert call_record(service, call_id).disposition == "failed"
+    finally:
+        await client.close()
+
+
+async def test_events_not_applied_ask_for_a_follow_up_reconcile(
+    ami: FakeAmi,
+    service: MaskingService,
+    world: World,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    caller = "1700000000.60"
+    call_id = operator_call(service, world, "PVZ1-00000", caller)
+    client = _client(ami, service)
+    try:
+        await connected(client)
+        await eventually(lambda: client.reconciles >= 2)  # the login's and its follow-up
+        reconciles = client.reconciles
+
+        def database_down(*_args: object, **_kwargs: object) -> None:
+            raise OSError("database down")
+
+        with monkeypatch.context() as patched:
+            patched.setattr(call_log, "apply_updates", database_down)
+            await ami.emit(Event="Hangup", Cause="16", **leg("", caller, caller, "PJSIP/d-1"))
+            await asyncio.sleep(0.1)
+        assert call_record(service, call_id).ended_at is None  # the Hangup was lost
+        clock.advance(minutes=1)
+        await eventually(lambda: call_record(service, call_id).ended_at is not None, 3)
+        assert client.reconciles > reconciles
+    finally:
+        await client.close()
+
+
 async def test_recording_failure_from_the_dialplan_is_visible(
     ami: FakeAmi, client: AmiClient, service: MaskingService, world: World, clock: FakeClock
 ) -> None:
