@@ -153,7 +153,7 @@ class FaultReport:
     records_missing: int = 0  # customers rung without a call record of their shipment
     stranger_invites: int = 0  # INVITEs at the carrier for a number no attempt dials
     in_progress: int = 0  # records still in progress when the wait after recovery ended
-    settled_after: float | None = None  # s after recovery until none was in progress
+    checked_after: float = 0.0  # s after recovery of that last look
     # attempts started in the window ``from`` s after recovery to the end: (all, completed)
     after_recovery: tuple[int, int] = (0, 0)
     during_fault: tuple[int, int] = (0, 0)  # started while the part was broken
@@ -184,15 +184,10 @@ def row(report: FaultReport) -> str:
         if report.not_completed_window is None
         else f"{report.not_completed_window[0]:.1f} to {report.not_completed_window[1]:.1f}"
     )
-    settled = (
-        f"{report.in_progress}"
-        if report.settled_after is None
-        else f"{report.in_progress} (0 after {report.settled_after:.0f} s)"
-    )
     return (
         f"| {report.title} | {report.attempted} | {report.completed} | {report.denied_text()} "
         f"| {report.dropped} | {report.failed} | {report.unmasked} | {report.rung_twice} "
-        f"| {report.records_missing} | {settled} "
+        f"| {report.records_missing} | {report.in_progress} "
         f"| {report.after_recovery[1]} of {report.after_recovery[0]} | {window} |"
     )
 
@@ -208,5 +203,7 @@ def describe(report: FaultReport) -> str:
     back = report.recovered_at - report.started_at
     return (
         f"{report.title}: {report.rate:g} calls/s for {report.seconds:g} s, broken at "
-        f"{broke:.1f} s, back at {back:.1f} s\n{table([report])}"
+        f"{broke:.1f} s, back at {back:.1f} s; {report.in_progress} records in progress "
+        f"{report.checked_after:.0f} s after recovery; attempts started while broken: "
+        f"{report.during_fault[1]} of {report.during_fault[0]} completed\n{table([report])}"
     )
