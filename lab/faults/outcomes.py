@@ -11,8 +11,10 @@ so the three witnesses line up by number:
 
 An attempt is **completed** when the carrier received it and both ends ended it
 cleanly; **denied** when the customer was never rung and the service wrote a denial
-(its reason), or Asterisk answered with a prompt without asking the service to the end
-(reason ``no decision``: the service could not be reached or did not answer in time);
+(its reason), or Asterisk answered with a prompt and the database holds no record of the
+attempt (reason ``unavailable, no record``: the service was unreachable, answered too
+late, or answered "unavailable" without being able to write; every one of them plays
+the "unavailable" prompt, and a denial for any other reason always has its record);
 **dropped** when the customer was rung (or the service said dial) but the call did not
 end cleanly; **failed** when Asterisk never answered and nothing was decided.
 """
@@ -25,7 +27,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-NO_DECISION = "no decision"
+NO_RECORD = "unavailable, no record"
 _FROM_USER = re.compile(r"<sip:([^@>;]+)@")
 
 
@@ -121,7 +123,7 @@ def classify(attempt: Attempt) -> None:
     elif attempt.records:
         attempt.outcome = "dropped"  # the service said dial; the call went no further
     elif attempt.answered:
-        attempt.outcome, attempt.reason = "denied", NO_DECISION
+        attempt.outcome, attempt.reason = "denied", NO_RECORD
     else:
         attempt.outcome = "failed"
 

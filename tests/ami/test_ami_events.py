@@ -263,6 +263,32 @@ async def test_reconcile_on_connect_and_on_fully_booted(
     await eventually(lambda: len(ami.named("CoreShowChannels")) > reconciles)
 
 
+async def test_recording_failure_from_the_dialplan_is_visible(
+    ami: FakeAmi, client: AmiClient, service: MaskingService, world: World, clock: FakeClock
+) -> None:
+    caller = "1700000000.40"
+    call_id = operator_call(service, world, "PVZ1-00000", caller)
+    await connected(client)
+    staff = leg("", caller, caller, "PJSIP/pvz1-desk1-00000040")
+    await ami.emit(
+        Event="UserEvent",
+        UserEvent="MaskingRecordingFailed",
+        CallID=call_id,
+        File="2026/11/18/x.wav",
+        **staff,
+    )
+    await eventually(
+        lambda: call_record(service, call_id).recording_error == call_log.RECORDING_FAILED
+    )
+    customer = leg("Dest", "1700000000.41", caller, "PJSIP/trunk-00000041")
+    await ami.emit(Event="DialEnd", **staff, **customer, DialStatus="ANSWER")
+    await ami.emit(Event="Hangup", Cause="16", **staff)
+    await eventually(lambda: call_record(service, call_id).ended_at is not None)
+    await asyncio.sleep(0.2)  # the recording check ran: the specific error stays
+    rec = call_record(service, call_id)
+    assert (rec.disposition, rec.recording_error) == ("answered", call_log.RECORDING_FAILED)
+
+
 def _client(ami: FakeAmi, service: MaskingService) -> AmiClient:
     """A client whose follow-up reconcile comes after 1 s (60 s between periodic ones)."""
     return AmiClient(
@@ -324,29 +350,3 @@ async def test_events_not_applied_ask_for_a_follow_up_reconcile(
         assert client.reconciles > reconciles
     finally:
         await client.close()
-
-
-async def test_recording_failure_from_the_dialplan_is_visible(
-    ami: FakeAmi, client: AmiClient, service: MaskingService, world: World, clock: FakeClock
-) -> None:
-    caller = "1700000000.40"
-    call_id = operator_call(service, world, "PVZ1-00000", caller)
-    await connected(client)
-    staff = leg("", caller, caller, "PJSIP/pvz1-desk1-00000040")
-    await ami.emit(
-        Event="UserEvent",
-        UserEvent="MaskingRecordingFailed",
-        CallID=call_id,
-        File="2026/11/18/x.wav",
-        **staff,
-    )
-    await eventually(
-        lambda: call_record(service, call_id).recording_error == call_log.RECORDING_FAILED
-    )
-    customer = leg("Dest", "1700000000.41", caller, "PJSIP/trunk-00000041")
-    await ami.emit(Event="DialEnd", **staff, **customer, DialStatus="ANSWER")
-    await ami.emit(Event="Hangup", Cause="16", **staff)
-    await eventually(lambda: call_record(service, call_id).ended_at is not None)
-    await asyncio.sleep(0.2)  # the recording check ran: the specific error stays
-    rec = call_record(service, call_id)
-    assert (rec.disposition, rec.recording_error) == ("answered", call_log.RECORDING_FAILED)
