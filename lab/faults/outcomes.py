@@ -152,7 +152,7 @@ class FaultReport:
     failed: int = 0
     unmasked: int = 0  # INVITEs at the carrier not showing the attempt's temporary number
     rung_twice: int = 0  # customers with two or more INVITEs for their one attempt
-    records_missing: int = 0  # customers rung without a call record of their shipment
+    records_missing: int = 0  # customers rung without a record of a decision to dial them
     stranger_invites: int = 0  # INVITEs at the carrier for a number no attempt dials
     in_progress: int = 0  # records still in progress when the wait after recovery ended
     checked_after: float = 0.0  # s after recovery of that last look

@@ -656,7 +656,9 @@ def summarise(report: FaultReport, attempts: Sequence[Attempt]) -> None:
             not_completed.append(attempt.started - report.broken_at)
         report.unmasked += outcomes.unmasked(attempt)
         report.rung_twice += len(attempt.carrier_calls) > 1
-        report.records_missing += attempt.reached_carrier and not attempt.records
+        # a customer rung needs the record of a decision to dial (not of a denial)
+        dialed = any(disposition != "denied" for disposition, _ in attempt.records)
+        report.records_missing += attempt.reached_carrier and not dialed
     report.after_recovery = (len(after), sum(a.outcome == "completed" for a in after))
     report.during_fault = (len(during), sum(a.outcome == "completed" for a in during))
     if not_completed:

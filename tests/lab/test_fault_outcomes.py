@@ -98,6 +98,7 @@ def test_the_report_counts_what_matters() -> None:
     twice.carrier_calls = twice.carrier_byes = {"b1", "b2"}
     twice.records = [("answered", None)]
     missing.carrier_calls = missing.carrier_byes = {"c"}
+    missing.records = [("denied", "unavailable")]  # rung, yet only a denial on record
     report = FaultReport("redis", "Redis restarted", 1, 3, 99.0, 105.0, 106.0)
     summarise(report, [ok, twice, missing])
     assert (report.attempted, report.completed, report.rung_twice) == (3, 3, 1)
