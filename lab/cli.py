@@ -83,19 +83,22 @@ BENCHMARKS = {
     "identify": ["lab.benchmarks.identify"],
     "e2e": ["lab.benchmarks.e2e"],
     "crash": ["lab.benchmarks.crash"],
+    "faults": ["lab.faults"],
 }
 
 
 def bench(
+    ctx: typer.Context,
     which: Annotated[
         str,
         typer.Argument(
             help="agi (FastAGI load), e2e (calls through Asterisk), crash (kill -9 under load), "
-            "reveal (pool), worklist (campaigns) or identify (hotline)"
+            "faults (calls while parts fail: lab/faults), reveal (pool), worklist (campaigns) "
+            "or identify (hotline); further arguments go to it (masking bench faults -- --help)"
         ),
     ] = "agi",
 ) -> None:
-    """Run a benchmark (lab/benchmarks) and print its table."""
+    """Run a benchmark (lab/benchmarks, lab/faults) and print its table."""
     if which not in BENCHMARKS:
         fail(f"benchmark: choose one of {', '.join(BENCHMARKS)}")
-    raise typer.Exit(subprocess.call([sys.executable, "-m", *BENCHMARKS[which]]))
+    raise typer.Exit(subprocess.call([sys.executable, "-m", *BENCHMARKS[which], *ctx.args]))

@@ -9,6 +9,7 @@ from typing import Any
 from agi.ami.connection import AmiConnection
 from agi.ami.originator import AmiOriginator
 from agi.ami.tracker import CallTracker
+from masking.calls import call_log
 from masking.config import Settings
 from masking.service import MaskingService
 
@@ -33,6 +34,9 @@ class AmiClient(AmiConnection):
         **options: Any,
     ) -> None:
         tracker = CallTracker(service, recording_delays=recording_delays) if service else None
+        # the follow-up reconcile after a login or lost events waits until the records
+        # too young for reconciliation then (call_log.RECONCILE_GRACE) are old enough
+        options.setdefault("reconcile_followup", call_log.RECONCILE_GRACE.total_seconds() + 1.0)
         super().__init__(listener=tracker, track_events=track_events, **options)
         self.service = service
         self.tracker = tracker

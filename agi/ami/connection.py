@@ -18,7 +18,14 @@ hands them to it in batches, in arrival order: what arrived within ``batch_windo
 seconds (at most ``batch_max`` events) goes in one call, so the listener can apply a
 burst in one database transaction. It asks the listener to reconcile after every login
 (once ``FullyBooted`` came or ``boot_wait`` passed), on a later ``FullyBooted``
-(Asterisk restarted under the session) and every ``reconcile_interval`` seconds.
+(Asterisk restarted under the session) and every ``reconcile_interval`` seconds (every
+``reconcile_retry`` seconds while reconciling fails). Events are lost while nobody
+listens (no session, tracking off) and when the listener cannot apply them (its database
+is down): the calls that ended meanwhile are closed only by reconciling, and a reconcile
+leaves alone the records still too young to judge. So after every login, a later
+``FullyBooted`` and a batch the listener could not apply, one more reconcile follows
+``reconcile_followup`` seconds later, when those records are old enough: they are closed
+within about that long after the fault, not a whole ``reconcile_interval`` later.
 
 Events the listener does not want are dropped before they are parsed
 (:meth:`AmiListener.ignores` sees the raw block). Asterisk is also asked not to send
@@ -75,6 +82,11 @@ class AmiActionError(AmiError):
     """Asterisk answered the action with an error."""
 
 
+class EventsNotApplied(AmiError):
+    """The listener could not apply some events of a batch (its storage failed); what
+    they would have done is left to reconciliation."""
+
+
 def header(message: Mapping[str, Any], name: str) -> str:
     """One header of an AMI message as text (the last one where it repeats)."""
     value = message.get(name, "")
@@ -111,7 +123,9 @@ class AmiListener(Protocol):
         ...
 
     async def handle_batch(self, events: Sequence[Mapping[str, Any]]) -> None:
-        """Events in arrival order; an exception is logged and the next batch follows."""
+        """Events in arrival order; an exception is logged, a follow-up reconcile is
+        asked for (:class:`EventsNotApplied`: some could not be applied) and the next
+        batch follows."""
         ...
 
     async def reconcile(self, ami: AmiConnection) -> object:
@@ -225,6 +239,8 @@ class AmiConnection:
         backoff_initial: float = 0.5,
         backoff_max: float = 10.0,
         reconcile_interval: float = 60.0,
+        reconcile_followup: float = 31.0,
+        reconcile_retry: float = 5.0,
         boot_wait: float = 2.0,
     ) -> None:
         self.host, self.port = host, port
@@ -238,6 +254,11 @@ class AmiConnection:
         self.connect_timeout, self.action_timeout = connect_timeout, action_timeout
         self.backoff_initial, self.backoff_max = backoff_initial, backoff_max
         self.reconcile_interval, self.boot_wait = reconcile_interval, boot_wait
+        self.reconcile_followup, self.reconcile_retry = reconcile_followup, reconcile_retry
+        self.reconciles = 0  # reconciles that completed
+        # loop times of the follow-up reconciles asked for (reconcile_later)
+        self._followups: list[float] = []
+        self._reconcile_wake = asyncio.Event()
         self.manager = _Manager(
             host=host,
             port=port,
@@ -553,8 +574,8 @@ class AmiConnection:
         name = header(event, "Event")
         if name == "FullyBooted":
             if self._booted.is_set() and self._tracking and self.listener is not None:
-                # Asterisk (re)booted under this session
-                self._session(self.listener.reconcile(self))
+                # Asterisk (re)booted under this session: its calls are gone
+                self.reconcile_later(now=True)
             self._booted.set()
         if self._tracking:
             self._events.put_nowait(event)
@@ -576,8 +597,12 @@ class AmiConnection:
             self.batches += 1
             try:
                 await listener.handle_batch(batch)
+            except EventsNotApplied as exc:
+                log.warning("AMI: %s; reconciling later", exc)
+                self.reconcile_later()
             except Exception:
                 log.exception("AMI: a batch of %d events could not be applied", len(batch))
+                self.reconcile_later()
 
     # ---- tracking on and off ------------------------------------------------------------
     async def set_tracking(self, on: bool) -> None:
@@ -643,13 +668,48 @@ class AmiConnection:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._booted.wait(), self.boot_wait)
         self._booted.set()
+        # the events of calls that ended while nobody listened are lost: reconcile now,
+        # and again once the records too young for this first one are old enough
+        self._followups = []
+        self.reconcile_later()
         while True:
-            try:
-                await listener.reconcile(self)
-            except AmiError as exc:
-                log.warning("AMI reconcile failed: %s", exc)
-            except TimeoutError:
-                log.warning("AMI reconcile: Asterisk did not answer in time")
-            except Exception:
-                log.exception("AMI reconcile failed")
-            await asyncio.sleep(self.reconcile_interval)
+            reconciled = await self._reconcile_once(listener)
+            await self._until_next_reconcile(reconciled)
+
+    def reconcile_later(self, *, now: bool = False) -> None:
+        """Events may have been lost just now: reconcile ``reconcile_followup`` seconds
+        from now (and at once too with ``now``)."""
+        at = asyncio.get_running_loop().time()
+        self._followups.append(at + self.reconcile_followup)
+        if now:
+            self._followups.append(at)
+        self._reconcile_wake.set()
+
+    async def _reconcile_once(self, listener: AmiListener) -> bool:
+        try:
+            await listener.reconcile(self)
+        except AmiError as exc:
+            log.warning("AMI reconcile failed: %s", exc)
+        except TimeoutError:
+            log.warning("AMI reconcile: Asterisk did not answer in time")
+        except Exception:
+            log.exception("AMI reconcile failed")
+        else:
+            self.reconciles += 1
+            return True
+        return False
+
+    async def _until_next_reconcile(self, reconciled: bool) -> None:
+        """Sleep until the next periodic reconcile or the first follow-up asked for,
+        whichever comes first (a reconcile covers every follow-up due before it)."""
+        loop = asyncio.get_running_loop()
+        ran_at = loop.time()
+        self._followups = [t for t in self._followups if t > ran_at]
+        periodic = ran_at + (self.reconcile_interval if reconciled else self.reconcile_retry)
+        while True:
+            left = min([periodic, *self._followups]) - loop.time()
+            if left <= 0:
+                return
+            self._reconcile_wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._reconcile_wake.wait(), left)

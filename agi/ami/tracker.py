@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agi import variables
-from agi.ami.connection import AmiConnection, header
+from agi.ami.connection import AmiConnection, EventsNotApplied, header
 from masking.calls import call_log
 from masking.calls.call_log import Update, UpdateKind
 from masking.hotline import contacts
@@ -244,26 +244,32 @@ class CallTracker:
             except Exception:
                 log.exception("AMI event %s could not be applied", name)
         if batch.updates:
-            applied = await asyncio.to_thread(self._write, batch.updates)
+            applied, failed = await asyncio.to_thread(self._write, batch.updates)
             await self._after_write(batch, applied)
+            if failed:
+                raise EventsNotApplied(f"{failed} of {len(batch.updates)} record updates failed")
 
-    def _write(self, updates: list[Update]) -> call_log.Applied:
+    def _write(self, updates: list[Update]) -> tuple[call_log.Applied, int]:
+        """Apply the updates: together, else one by one. Returns what was applied and
+        how many updates failed."""
         self.writes += 1
         try:
-            return call_log.apply_updates(self.service, updates)
+            return call_log.apply_updates(self.service, updates), 0
         except Exception:
             log.exception("AMI: %d updates failed together; applying them one by one", len(updates))
         applied = call_log.Applied()
+        failed = 0
         for update in updates:
             try:
                 one = call_log.apply_updates(self.service, [update])
             except Exception:
                 log.exception("call %s: %s update failed", update.call_id, update.kind)
                 applied.changed.append(False)
+                failed += 1
                 continue
             applied.changed.extend(one.changed)
             applied.hotline_calls |= one.hotline_calls
-        return applied
+        return applied, failed
 
     async def _after_write(self, batch: _Batch, applied: call_log.Applied) -> None:
         for update, linked_id, endpoint in batch.agent_answers:

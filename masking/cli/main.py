@@ -49,7 +49,10 @@ app.command("reasons")(reveal.list_reasons)
 app.command("config")(config.show_config)
 app.command("serve")(telephony.serve)
 app.command("demo")(demo)
-app.command("bench")(bench)
+# extra arguments go to the benchmark (masking bench faults --faults redis --seconds 30)
+app.command("bench", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(
+    bench
+)
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from agi.ami import AmiClient
+from agi.ami.connection import AmiConnection
 from masking.calls import call_log
 from masking.calls.click2call import prepare_click2call
 from masking.calls.desk import MaskingCallDesk
@@ -308,3 +309,79 @@ async def test_recording_failure_from_the_dialplan_is_visible(
     await asyncio.sleep(0.2)  # the recording check ran: the specific error stays
     rec = call_record(service, call_id)
     assert (rec.disposition, rec.recording_error) == ("answered", call_log.RECORDING_FAILED)
+
+
+def _client(ami: FakeAmi, service: MaskingService) -> AmiClient:
+    """A client whose follow-up reconcile comes after 1 s (60 s between periodic ones)."""
+    return AmiClient(
+        host="127.0.0.1",
+        port=ami.port,
+        username="masking",
+        secret="s3cret",
+        service=service,
+        backoff_initial=0.05,
+        recording_delays=(0.05,),
+        boot_wait=0.1,
+        reconcile_followup=1.0,
+    )
+
+
+async def test_a_record_too_young_at_login_is_reconciled_by_the_follow_up(
+    ami: FakeAmi, service: MaskingService, world: World, clock: FakeClock
+) -> None:
+    # its call ended while nobody listened (the Hangup event is lost); at the login the
+    # record is too young for reconciliation, so only a later reconcile can close it
+    call_id = operator_call(service, world, "PVZ1-00000", "1700000000.50")
+    client = _client(ami, service)
+    assert client.tracker is not None
+    reconcile = client.tracker.reconcile
+    open_after_first: list[bool] = []
+
+    async def first_then_a_minute_later(connection: AmiConnection) -> list[str]:
+        closed = await reconcile(connection)
+        if not open_after_first:
+            open_after_first.append(call_record(service, call_id).ended_at is None)
+            clock.advance(minutes=1)
+        return closed
+
+    client.tracker.reconcile = first_then_a_minute_later  # type: ignore[method-assign]
+    try:
+        await connected(client)
+        await eventually(lambda: call_record(service, call_id).ended_at is not None, 10)
+        assert open_after_first == [True]
+        assert call_record(service, call_id).disposition == "failed"
+    finally:
+        await client.close()
+
+
+async def test_events_not_applied_ask_for_a_follow_up_reconcile(
+    ami: FakeAmi,
+    service: MaskingService,
+    world: World,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    caller = "1700000000.60"
+    call_id = operator_call(service, world, "PVZ1-00000", caller)
+    client = _client(ami, service)
+    try:
+        await connected(client)
+        await eventually(lambda: client.reconciles >= 2)  # the login's and its follow-up
+        reconciles = client.reconciles
+
+        refused: list[object] = []
+
+        def database_down(*args: object, **_kwargs: object) -> None:
+            refused.append(args)
+            raise OSError("database down")
+
+        with monkeypatch.context() as patched:
+            patched.setattr(call_log, "apply_updates", database_down)
+            await ami.emit(Event="Hangup", Cause="16", **leg("", caller, caller, "PJSIP/d-1"))
+            await eventually(lambda: len(refused) >= 2, 10)  # together, then alone
+        assert call_record(service, call_id).ended_at is None  # the Hangup was lost
+        clock.advance(minutes=1)
+        await eventually(lambda: call_record(service, call_id).ended_at is not None, 10)
+        assert client.reconciles > reconciles
+    finally:
+        await client.close()

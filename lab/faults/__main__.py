@@ -1,0 +1,3 @@
+from lab.faults.suite import main
+
+raise SystemExit(main())
