@@ -94,7 +94,6 @@ def test_asterisk_restarted(suite: FaultSuite, capsys: pytest.CaptureFixture[str
     assert_completes_after_recovery(report)
 
 
-@pytest.mark.xfail(strict=True, reason="needs the dialplan server list (issue 14 item 2)")
 def test_service_instance_killed(suite: FaultSuite, capsys: pytest.CaptureFixture[str]) -> None:
     report = run(suite, "instance", capsys)
     assert_fails_closed(report)
