@@ -103,6 +103,10 @@ def dial_digits(e164: str) -> str:
 _PHONE_LIKE = re.compile(r"(?<![A-Za-z0-9])\+?\(?\d(?:[ \t\-()]{0,3}\d){6,}(?![A-Za-z0-9])")
 # Dates (with the hour) have as many digits; they are not numbers of anyone.
 _DATE_LIKE = re.compile(r"(?:19|20)\d\d-[01]\d-[0-3]\d(?:[ T][0-2]\d)?")
+# Asterisk channel uniqueids (unix seconds, a dot, a sequence: 1764530000.42), the key to
+# trace a call in the logs; ten bare digits from 1 then ".<digit>" are not a phone number.
+_UNIQUEID_SECONDS = re.compile(r"1\d{9}")
+_UNIQUEID_TAIL = re.compile(r"\.\d")
 
 
 def redact_numbers(text: str) -> str:
@@ -110,6 +114,10 @@ def redact_numbers(text: str) -> str:
 
     def masked(match: re.Match[str]) -> str:
         found = match.group(0)
-        return found if _DATE_LIKE.fullmatch(found) else mask_number(found)
+        if _DATE_LIKE.fullmatch(found):
+            return found
+        if _UNIQUEID_SECONDS.fullmatch(found) and _UNIQUEID_TAIL.match(text, match.end()):
+            return found
+        return mask_number(found)
 
     return _PHONE_LIKE.sub(masked, text)

@@ -178,6 +178,14 @@ def test_filter_keeps_what_is_not_a_number() -> None:
     assert _formatted(_record(text)) == text
 
 
+def test_filter_keeps_asterisk_channel_ids_and_still_masks_a_number_next_to_one() -> None:
+    text = "call 1764530000.42 (masking-1764530000.43) hung up"
+    assert _formatted(_record(text)) == text
+    number = "+79161234567"
+    for written in ("dialing 79161234567.", "79161234567.5", "1916123456 7.5"):
+        assert not digit_leaks(_formatted(_record(written)), [number]), written
+
+
 def test_filter_installed_on_the_handlers_covers_every_logger(
     capfd: pytest.CaptureFixture[str],
 ) -> None:
