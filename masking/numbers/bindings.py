@@ -95,11 +95,14 @@ def is_stale(
     service: MaskingService, conn: Connection | Session, live: LiveBinding, now: datetime
 ) -> bool:
     """A live binding in Redis that the database does not know (Redis outlived a
-    database restore or reset) is dropped; a just-made one may still be committing."""
-    if (
-        now - live.created_at < UNCOMMITTED_BINDING_GRACE
-        or conn.scalar(select(Binding.id).where(Binding.id == live.id)) is not None
-    ):
+    database restore or reset) is dropped; a just-made one may still be committing. One
+    the database revoked (its release was lost with a failed Redis master) is dropped."""
+    row = conn.execute(select(Binding.revoked_at).where(Binding.id == live.id)).first()
+    if row is not None and row.revoked_at is not None:
+        log.warning("binding %s is revoked but still in Redis; dropping it", live.id)
+        service.pool.release(live.id)
+        return True
+    if row is not None or now - live.created_at < UNCOMMITTED_BINDING_GRACE:
         return False
     log.warning("binding %s is in Redis but not in the database; dropping it", live.id)
     service.pool.release(live.id, clear_cooloff=True)
@@ -114,11 +117,14 @@ def drop_stale_bindings(service: MaskingService) -> int:
         live_in_db = set(session.scalars(select(Binding.id).where(Binding.live_at(now))))
         for binding_id in service.pool.live_ids() - live_in_db:
             found = service.pool.binding(binding_id)
-            if found is None or now - found.created_at >= UNCOMMITTED_BINDING_GRACE:
-                service.pool.release(
-                    binding_id,
-                    clear_cooloff=found is not None and session.get(Binding, binding_id) is None,
-                )
+            # a row that is not live (revoked or expired) needs no grace: it committed
+            row = session.get(Binding, binding_id) if found is not None else None
+            if (
+                found is None
+                or row is not None
+                or now - found.created_at >= UNCOMMITTED_BINDING_GRACE
+            ):
+                service.pool.release(binding_id, clear_cooloff=found is not None and row is None)
                 dropped += 1
     if dropped:
         log.warning("dropped %d bindings Redis had but the database does not", dropped)
