@@ -130,8 +130,10 @@ _INSERT_AUDIT = insert(_AUDITS).values({c: bindparam(f"a_{c}") for c in _AUDIT_C
 _INSERT_ALL = _INSERT_AUDIT.add_cte(_INSERT_BINDING.cte("new_binding")).add_cte(
     _NUMBER_USED.cte("number_used")
 )
-_REVOKE = (
-    update(_BINDINGS).where(_BINDINGS.c.id == bindparam("id")).values(revoked_at=bindparam("at"))
+_WITHDRAW = (
+    update(_BINDINGS)
+    .where(_BINDINGS.c.id == bindparam("w_id"))
+    .values(revoked_at=bindparam("w_at"))
 )
 _OTHER_SITE = select(Shipment.id).where(Shipment.external_number == bindparam("number")).limit(1)
 
@@ -362,7 +364,7 @@ def _withdraw(
     """Revoke a committed binding that was never handed out (and say so in the audit);
     the database is the truth Redis is rebuilt from, so that is what must not keep it."""
     try:
-        conn.execute(_REVOKE, {"id": live.id, "at": audit["a_at"]})
+        conn.execute(_WITHDRAW, {"w_id": live.id, "w_at": audit["a_at"]})
         conn.execute(_INSERT_AUDIT, {**audit, "a_granted": False, "a_refusal": Refusal.UNAVAILABLE})
         conn.commit()
     except Exception:
