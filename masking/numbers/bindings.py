@@ -8,6 +8,7 @@ The database is the record of truth; Redis holds the live, derived state (see
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import partial
@@ -17,13 +18,17 @@ from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from masking.numbers import virtual
-from masking.numbers.pool import LiveBinding, PoolNotReady
+from masking.numbers.pool import LiveBinding, PoolNotReady, PoolUnavailable
 from masking.service import MaskingService
 from masking.storage.models import Binding, Site, VirtualNumber
 
 log = logging.getLogger("masking.bindings")
 T = TypeVar("T")
 
+# One restore at a time: the others wait this long for it; a restorer that died frees
+# the lock after RESTORE_LOCK.
+RESTORE_WAIT = timedelta(seconds=2)
+RESTORE_LOCK = timedelta(seconds=60)
 # A binding in Redis that the database does not know is stale once it is this old;
 # younger, its database row may still be committing.
 UNCOMMITTED_BINDING_GRACE = timedelta(seconds=60)
@@ -74,9 +79,32 @@ def with_restore(service: MaskingService, action: Callable[[], T]) -> T:
     try:
         return action()
     except PoolNotReady:
-        log.warning("Redis lost the live state; restoring it from the database")
-        restore_live_state(service)
+        restore_once(service)
+    try:
         return action()
+    except PoolNotReady as exc:  # lost again meanwhile: this request fails closed
+        raise PoolUnavailable("the live state is missing again after a restore") from exc
+
+
+def restore_once(service: MaskingService) -> None:
+    """Restore the lost live state, one process at a time: after a failover every
+    process and thread finds it missing at once, and one reading the database is enough.
+    The others wait up to :data:`RESTORE_WAIT` for it, then fail closed (raises
+    :class:`PoolUnavailable`)."""
+    lock = service.pool.begin_restore(RESTORE_LOCK)
+    if lock is not None:
+        log.warning("Redis lost the live state; restoring it from the database")
+        try:
+            restore_live_state(service)
+        finally:
+            service.pool.end_restore(lock)
+        return
+    deadline = time.monotonic() + RESTORE_WAIT.total_seconds()
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        if service.pool.is_ready():
+            return
+    raise PoolUnavailable("the live state is being restored from the database")
 
 
 def for_site(service: MaskingService, site_id: int, number: str) -> LiveBinding | None:

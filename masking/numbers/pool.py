@@ -73,7 +73,7 @@ import hmac
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import redis
@@ -275,6 +275,12 @@ return 'restored'
 )
 
 
+_UNLOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1
+"""
+
+
 class PoolError(Exception):
     pass
 
@@ -332,6 +338,10 @@ def _ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
+def _ms_of(span: timedelta) -> int:
+    return int(span.total_seconds() * 1000)
+
+
 def _from_ms(value: str | bytes | int) -> datetime:
     return datetime.fromtimestamp(int(value) / 1000, UTC)
 
@@ -373,6 +383,7 @@ class LivePool:
         self._is_ready = client.register_script(_IS_READY)
         self._mark_ready = client.register_script(_MARK_READY)
         self._confirm = client.register_script(_CONFIRM)
+        self._unlock = client.register_script(_UNLOCK)
         self._secret: str | None = None
 
     @classmethod
@@ -591,6 +602,17 @@ class LivePool:
         """The state was restored on this server's history (and not lost since)."""
         with self._guard():
             return bool(self._is_ready(args=[self.prefix]))
+
+    def begin_restore(self, hold: timedelta) -> str | None:
+        """Take the restore lock (held at most ``hold``); None: another process has it."""
+        token = secrets.token_hex(8)
+        with self._guard():
+            taken = self.redis.set(self._key("restoring"), token, nx=True, px=_ms_of(hold))
+        return token if taken else None
+
+    def end_restore(self, token: str) -> None:
+        with self._guard():
+            self._unlock(keys=[self._key("restoring")], args=[token])
 
     def restore(
         self,

@@ -7,13 +7,14 @@ another history, a binding's keys gone, a restore that ran in between.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select, update
 
 from masking.numbers import bindings
-from masking.numbers.pool import LiveBinding, LivePool, PoolConflict
+from masking.numbers.pool import LiveBinding, LivePool, PoolConflict, PoolUnavailable
 from masking.refusals import Refusal, Refused
 from masking.reveal import reveal_number
 from masking.service import MaskingService
@@ -203,3 +204,23 @@ def test_an_allocation_sent_again_is_the_same_binding(service: MaskingService) -
     live = allocate(service, world.site_id, 1)
     again = allocate(service, world.site_id, 1)
     assert again.new and (again.id, again.number) == (live.id, live.number)
+
+
+def test_one_restore_at_a_time(service: MaskingService, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a failover every process finds the state missing at once: one restores, the
+    others wait for it, and fail closed if it takes too long."""
+    monkeypatch.setattr(bindings, "RESTORE_WAIT", timedelta(seconds=0.2))
+    world = seed_site(service, pool=2, shipments=1)
+    shown = reveal_number(
+        service, staff_id=world.owner_id, shipment_number="PVZ1-00000", reason=REASON
+    )
+    service.pool.redis.set(service.pool.ready_key, "0" * 40 + ":old-master")
+    elsewhere = service.pool.begin_restore(timedelta(seconds=30))
+    assert elsewhere is not None
+    assert service.pool.begin_restore(timedelta(seconds=30)) is None
+
+    with pytest.raises(PoolUnavailable):
+        bindings.for_site(service, world.site_id, shown.virtual_number)
+    service.pool.end_restore(elsewhere)
+    found = bindings.for_site(service, world.site_id, shown.virtual_number)
+    assert found is not None and found.id == shown.binding_id

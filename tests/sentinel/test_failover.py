@@ -69,14 +69,14 @@ class Tally:
     lock: threading.Lock = field(default_factory=threading.Lock)
     revealed: dict[str, Revealed] = field(default_factory=dict)
     answers: list[tuple[str, str, str]] = field(default_factory=list)
-    # (monotonic time, kind, ok)
+    # (monotonic time the operation started, kind, ok)
     events: list[tuple[float, str, bool]] = field(default_factory=list)
     failures: Counter[str] = field(default_factory=Counter)
     wrong: list[str] = field(default_factory=list)
 
-    def event(self, kind: str, ok: bool, failure: str = "") -> None:
+    def event(self, started: float, kind: str, ok: bool, failure: str = "") -> None:
         with self.lock:
-            self.events.append((time.monotonic(), kind, ok))
+            self.events.append((started, kind, ok))
             if failure:
                 self.failures[f"{kind}: {failure}"] += 1
 
@@ -154,19 +154,20 @@ def revealer(
         else:
             time.sleep(PACE_S)
             continue
+        started = time.monotonic()
         try:
             item = reveal(service, world, site, shipment)
         except Refused as refused:
             if refused.code != Refusal.UNAVAILABLE:
                 tally.wrong.append(f"reveal {shipment}: refused {refused.code}")
-            tally.event("reveal", False, refused.code)
+            tally.event(started, "reveal", False, refused.code)
             if again is None:
                 queue.insert(0, (site, shipment))  # tried again later
         except Exception as exc:  # pragma: no cover - reported by the assertions
             tally.wrong.append(f"reveal {shipment}: {type(exc).__name__}: {exc}")
         else:
             tally.granted(item)
-            tally.event("reveal", True)
+            tally.event(started, "reveal", True)
         time.sleep(PACE_S)
 
 
@@ -184,6 +185,7 @@ def caller(
             continue
         n += 1
         channel = f"PJSIP/fo-{seed_value}-{n:06d}"
+        started = time.monotonic()
         if n % 2:
             kind = "staff call"
             decision = desk.operator_call(
@@ -199,12 +201,12 @@ def caller(
                 and decision.callerid_name == f"Order {item.shipment}"
             )
         if right:
-            tally.event(kind, True)
+            tally.event(started, kind, True)
         elif decision.action == "deny" and decision.deny_reason is Refusal.UNAVAILABLE:
-            tally.event(kind, False, Refusal.UNAVAILABLE.value)
+            tally.event(started, kind, False, Refusal.UNAVAILABLE.value)
         else:
             tally.wrong.append(f"{kind} to {item.number} for {item.shipment}: {decision}")
-            tally.event(kind, False, f"wrong {decision.action} {decision.deny_reason}")
+            tally.event(started, kind, False, f"wrong {decision.action} {decision.deny_reason}")
         time.sleep(PACE_S)
 
 
@@ -291,19 +293,24 @@ def test_master_killed_under_load(
         # reveals and both kinds of call went on after the promotion
         after = Counter(kind for t, kind, ok in tally.events if ok and t > promoted_at)
         assert after["reveal"] > 0 and after["staff call"] > 0 and after["callback"] > 0
-        gap = {
+        kinds = ("reveal", "staff call", "callback")
+        # of the operations started after the kill, how long until the first went through
+        back = {
             kind: min(t for t, k, ok in tally.events if ok and k == kind and t > killed_at)
             - killed_at
-            for kind in ("reveal", "staff call", "callback")
+            for kind in kinds
         }
-        failed = Counter(kind for t, kind, ok in tally.events if not ok)
+        failed = Counter(kind for _t, kind, ok in tally.events if not ok)
         done = Counter(kind for _t, kind, ok in tally.events if ok)
         print(
-            f"\nfailover: promoted {promoted_at - killed_at:.1f} s after the kill; "
-            f"first success after the kill: "
-            + ", ".join(f"{kind} {s:.1f} s" for kind, s in gap.items())
-            + f"; succeeded {dict(done)}; failed cleanly {dict(failed)} "
-            f"({dict(tally.failures)}); lost and rebuilt {len(lost)} bindings; "
+            f"\nfailover: replica promoted {promoted_at - killed_at:.1f} s after the kill; "
+            "back after "
+            + ", ".join(f"{kind} {back[kind]:.1f} s" for kind in kinds)
+            + "; failed cleanly (unavailable) "
+            + ", ".join(f"{kind} {failed[kind]}" for kind in kinds)
+            + "; succeeded "
+            + ", ".join(f"{kind} {done[kind]}" for kind in kinds)
+            + f"; wrong 0; {len(lost)} lost bindings rebuilt; "
             f"test {time.monotonic() - started:.1f} s"
         )
     finally:
