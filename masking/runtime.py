@@ -45,6 +45,7 @@ import uvicorn
 from agi.ami import AmiClient
 from agi.progressive import ProgressiveDialer
 from agi.server import FastAGIServer
+from masking import redis_client
 from masking.calls.desk import MaskingCallDesk
 from masking.cases import appeals, outbox, webhook
 from masking.config import ConfigError, Settings, is_loopback_host
@@ -90,6 +91,7 @@ def prepare(service: MaskingService) -> None:
     """Once per start of a deployment's process (the parent of workers): the schema
     upgrade and the live state rebuilt in Redis from the database."""
     service.db.upgrade()
+    log.info("live state in %s", redis_client.describe(service.settings))
     try:
         bindings.restore_live_state(service)
     except PoolError as exc:
