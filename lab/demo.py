@@ -24,7 +24,7 @@ import typer
 from sqlalchemy import select
 
 from lab.asterisk.local import free_port, port_bindable
-from masking import accounts, shipments, sites
+from masking import accounts, redis_client, shipments, sites
 from masking.cli.common import fail, settings
 from masking.config import Settings
 from masking.numbers import bindings
@@ -47,14 +47,18 @@ class DemoFailed(Exception):
 
 
 def _ensure_redis(s: Settings) -> str:
-    client = redis.Redis.from_url(s.redis_url, socket_connect_timeout=1)
+    client = redis_client.connect(s, timeout=1)
     try:
         client.ping()
-        return f"Redis answers at {s.redis_url}"
+        return f"{redis_client.describe(s)} answers"
     except redis.RedisError:
         pass
-    if not s.redis_url.startswith("redis://127.0.0.1") or not _which("redis-server"):
-        raise DemoFailed(f"Redis does not answer at {s.redis_url}; start it (./dev demo does)")
+    if (
+        s.redis_sentinels
+        or not s.redis_url.startswith("redis://127.0.0.1")
+        or not _which("redis-server")
+    ):
+        raise DemoFailed(f"{redis_client.describe(s)} does not answer; start it (./dev demo does)")
     data = s.var_dir / "redis"
     data.mkdir(parents=True, exist_ok=True)
     subprocess.run(

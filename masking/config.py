@@ -16,7 +16,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
-from pydantic import Field, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -45,6 +45,17 @@ class Settings(BaseSettings):
     database_url: str = ""  # empty: SQLite file var_dir/masking.db
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_prefix: str = "masking:"
+    # A Sentinel-managed Redis (masking.redis_client): the sentinels ("host:port,...") and
+    # the master's name; MASKING_REDIS_URL is then not used, the master's password and
+    # database number are the next two settings
+    redis_sentinels: str = ""
+    redis_sentinel_master: str = ""
+    redis_sentinel_password: str = ""  # the sentinels' own (requirepass of sentinel.conf)
+    redis_password: str = ""  # the master's and replicas' (with sentinels only)
+    redis_db: int = Field(0, ge=0, le=1023)
+    # replicas that must hold a new binding before it is handed out (Redis WAIT); fewer
+    # within REPLICA_ACK_TIMEOUT_MS and the reveal is refused "unavailable"
+    redis_replica_acks: int = Field(0, ge=0, le=16)
     binding_ttl_hours: float = Field(24.0, gt=0, le=24 * 90)
     cooloff_hours: float = Field(72.0, ge=0, le=24 * 365)
     default_region: str = "RU"
@@ -152,6 +163,48 @@ class Settings(BaseSettings):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return value
 
+    @field_validator("redis_sentinels")
+    @classmethod
+    def _sentinel_addresses(cls, value: str) -> str:
+        parse_sentinels(value)
+        return value
+
+    @field_validator("redis_sentinel_master")
+    @classmethod
+    def _sentinel_master_name(cls, value: str) -> str:
+        if value and not _SENTINEL_MASTER.match(value):
+            raise ValueError("must be 1-64 characters of A-Z a-z 0-9 . _ -")
+        return value
+
+    @model_validator(mode="after")
+    def _one_redis(self) -> Settings:
+        """Sentinel settings come together and replace MASKING_REDIS_URL."""
+        if self.redis_sentinels and not self.redis_sentinel_master:
+            raise ValueError(
+                "MASKING_REDIS_SENTINEL_MASTER: required when MASKING_REDIS_SENTINELS is set"
+            )
+        if self.redis_sentinel_master and not self.redis_sentinels:
+            raise ValueError(
+                "MASKING_REDIS_SENTINELS: required when MASKING_REDIS_SENTINEL_MASTER is set"
+            )
+        if self.redis_sentinels and "redis_url" in self.model_fields_set:
+            raise ValueError(
+                "MASKING_REDIS_URL: not used with MASKING_REDIS_SENTINELS (Sentinel names "
+                "the master); set one of them"
+            )
+        if not self.redis_sentinels:
+            for name in ("redis_sentinel_password", "redis_password", "redis_db"):
+                if name in self.model_fields_set and getattr(self, name):
+                    raise ValueError(
+                        f"MASKING_{name.upper()}: only used with MASKING_REDIS_SENTINELS "
+                        "(put the password and database number in MASKING_REDIS_URL)"
+                    )
+        return self
+
+    @property
+    def redis_sentinel_addresses(self) -> tuple[tuple[str, int], ...]:
+        return parse_sentinels(self.redis_sentinels)
+
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.var_dir / 'masking.db'}"
@@ -171,6 +224,11 @@ LOOPBACK_NETWORKS: tuple[IPNetwork, ...] = (
     ipaddress.ip_network("::1/128"),
 )
 _AGI_SECRET = re.compile(r"^[A-Za-z0-9._~-]{16,128}$")
+_SENTINEL_MASTER = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_HOST_PORT = re.compile(
+    r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[A-Za-z0-9.-]+))(?::(?P<port>\d{1,5}))?$"
+)
+DEFAULT_SENTINEL_PORT = 26379
 
 
 def parse_networks(value: str) -> tuple[IPNetwork, ...]:
@@ -184,6 +242,21 @@ def parse_networks(value: str) -> tuple[IPNetwork, ...]:
         except ValueError:
             raise ValueError(f"{item[:60]!r} is not an IP address or CIDR network") from None
     return tuple(networks)
+
+
+def parse_sentinels(value: str) -> tuple[tuple[str, int], ...]:
+    """``"10.0.0.1:26379, redis-b, [::1]:26380"`` -> (host, port) pairs (port 26379 when
+    left out)."""
+    found = []
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        match = _HOST_PORT.match(item)
+        port = int(match["port"] or DEFAULT_SENTINEL_PORT) if match else 0
+        if match is None or not 1 <= port <= 65535:
+            raise ValueError(f"{item[:60]!r} is not host:port (e.g. 10.0.0.1:26379)")
+        found.append((match["v6"] or match["host"], port))
+    return tuple(found)
 
 
 def is_loopback_host(host: str) -> bool:
@@ -216,6 +289,8 @@ def load_settings(**overrides: Any) -> Settings:
         return Settings(**{**_file_values(), **overrides})
     except ValidationError as exc:
         first = exc.errors()[0]
+        if not first["loc"]:  # a rule across settings: its message names them
+            raise ConfigError(str(first.get("ctx", {}).get("error", first["msg"]))) from None
         name = "MASKING_" + "_".join(str(part) for part in first["loc"]).upper()
         raise ConfigError(f"{name}: {first['msg']}") from None
 

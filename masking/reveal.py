@@ -9,11 +9,14 @@ holds no lock a reveal waits on. A reveal is one read (the staff member, the sit
 shipment and the reason together), the allocation, and one write: on PostgreSQL a single
 statement (the binding, the number's last use and the audit) that commits on its own;
 elsewhere a short transaction of the same rows. Plain statements on a connection, no
-ORM session: a reveal is on the hot path and the unit of work doubled its cost.
+ORM session: a reveal is on the hot path and the unit of work doubled its cost. A new
+binding is handed out only after Redis confirmed it holds it (one more round trip: a
+Redis failover may have lost the allocation; :mod:`masking.numbers.pool` explains).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Sequence
@@ -28,7 +31,7 @@ from masking import metrics, policy
 from masking.hours import Schedule
 from masking.numbers import bindings
 from masking.numbers.phones import mask_number
-from masking.numbers.pool import LiveBinding, PoolExhausted, PoolUnavailable
+from masking.numbers.pool import LiveBinding, PoolConflict, PoolExhausted, PoolUnavailable
 from masking.refusals import Refusal, Refused
 from masking.service import MaskingService
 from masking.storage.models import (
@@ -127,6 +130,11 @@ _INSERT_AUDIT = insert(_AUDITS).values({c: bindparam(f"a_{c}") for c in _AUDIT_C
 _INSERT_ALL = _INSERT_AUDIT.add_cte(_INSERT_BINDING.cte("new_binding")).add_cte(
     _NUMBER_USED.cte("number_used")
 )
+_WITHDRAW = (
+    update(_BINDINGS)
+    .where(_BINDINGS.c.id == bindparam("w_id"))
+    .values(revoked_at=bindparam("w_at"))
+)
 _OTHER_SITE = select(Shipment.id).where(Shipment.external_number == bindparam("number")).limit(1)
 
 
@@ -211,6 +219,8 @@ def reveal_number(
             if live.new:
                 service.pool.release(live.id, clear_cooloff=True)
             raise
+        if live.new:
+            _confirm(service, conn, live, site, {**audit, "a_at": service.clock()})
     if live.new and log.isEnabledFor(logging.INFO):
         log.info(
             "site %s staff %s: bound %s to customer %s for shipment %s until %s",
@@ -328,6 +338,43 @@ def _reveal(
         log.error("reveal refused, Redis unavailable: %s", exc)
         raise Refused(Refusal.UNAVAILABLE) from exc
     return live
+
+
+def _confirm(
+    service: MaskingService, conn: Connection, live: LiveBinding, site: Site, audit: dict[str, Any]
+) -> None:
+    """The new binding is committed: hand it out only once Redis is known to hold it
+    (:meth:`masking.numbers.pool.LivePool.confirm`), else withdraw it and refuse."""
+    cooloff_s = service.settings.cooloff_hours * 3600
+    try:
+        outcome = bindings.with_restore(
+            service,
+            lambda: service.pool.confirm(live, region=site.phone_region, cooloff_s=cooloff_s),
+        )
+    except (PoolConflict, PoolUnavailable) as exc:
+        log.error("binding %s withdrawn, Redis could not confirm it: %s", live.id, exc)
+        _withdraw(service, conn, live, audit)
+        raise Refused(Refusal.UNAVAILABLE) from exc
+    if outcome == "restored":
+        log.warning("binding %s was lost with a Redis master; written back", live.id)
+
+
+def _withdraw(
+    service: MaskingService, conn: Connection, live: LiveBinding, audit: dict[str, Any]
+) -> None:
+    """Revoke a committed binding that was never handed out (and say so in the audit);
+    the database is the truth Redis is rebuilt from, so that is what must not keep it."""
+    try:
+        conn.execute(_WITHDRAW, {"w_id": live.id, "w_at": audit["a_at"]})
+        conn.execute(_INSERT_AUDIT, {**audit, "a_granted": False, "a_refusal": Refusal.UNAVAILABLE})
+        conn.commit()
+    except Exception:
+        conn.rollback()
+        log.exception("binding %s could not be withdrawn; it stays live", live.id)
+        return
+    # else dropped by the next restore: the database no longer holds it live
+    with contextlib.suppress(PoolUnavailable):
+        service.pool.release(live.id)
 
 
 def _binding_row(service: MaskingService, live: LiveBinding, now: datetime) -> dict[str, Any]:

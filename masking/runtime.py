@@ -49,7 +49,7 @@ import uvicorn
 from agi.ami import AmiClient
 from agi.progressive import ProgressiveDialer
 from agi.server import FastAGIServer
-from masking import metrics
+from masking import metrics, redis_client
 from masking.calls.desk import MaskingCallDesk
 from masking.cases import appeals, outbox, webhook
 from masking.config import ConfigError, Settings, is_loopback_host
@@ -96,6 +96,7 @@ def prepare(service: MaskingService) -> None:
     """Once per start of a deployment's process (the parent of workers): the schema
     upgrade and the live state rebuilt in Redis from the database."""
     service.db.upgrade()
+    log.info("live state in %s", redis_client.describe(service.settings))
     try:
         bindings.restore_live_state(service)
     except PoolError as exc:

@@ -38,7 +38,7 @@ class MaskingService:
         return cls(
             settings,
             Database(settings.effective_database_url),
-            LivePool.from_url(settings.redis_url, settings.redis_prefix),
+            LivePool.from_settings(settings),
             clock,
         )
 

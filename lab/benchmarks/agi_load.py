@@ -82,7 +82,7 @@ def seed(url: str, prefix: str, var_dir: Path) -> None:
     settings = load_settings(var_dir=var_dir, database_url=url, redis_prefix=prefix)
     db = Database(url)
     db.upgrade()
-    service = MaskingService(settings, db, LivePool.from_url(settings.redis_url, prefix))
+    service = MaskingService(settings, db, LivePool.from_settings(settings))
     with db.session() as session:
         site = sites.create_site(
             session,
@@ -121,9 +121,9 @@ def seeded_desk() -> object:
 @contextmanager
 def bench_database(kind: str, var_dir: Path) -> Iterator[tuple[str, str]]:
     """A seeded throwaway database of ``kind`` and a Redis prefix; dropped afterwards."""
-    import redis
     from sqlalchemy import create_engine, text
 
+    from masking import redis_client
     from masking.config import load_settings
 
     prefix = f"bench:{uuid.uuid4().hex[:8]}:"
@@ -140,10 +140,11 @@ def bench_database(kind: str, var_dir: Path) -> Iterator[tuple[str, str]]:
         seed(url, prefix, var_dir)
         yield url, prefix
     finally:
-        client = redis.Redis.from_url(load_settings(var_dir=var_dir).redis_url)
+        client = redis_client.connect(load_settings(var_dir=var_dir))
         keys = list(client.scan_iter(match=prefix + "*", count=1000))
         if keys:
             client.delete(*keys)
+        client.close()
         if admin is not None:
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -507,6 +507,8 @@ class E2EBench:
         ).virtual_number
 
     def _start_service(self, agi_port: int) -> None:
+        from masking import redis_client
+
         assert self.asterisk is not None
         s = self.settings
         env = {k: v for k, v in os.environ.items() if not k.startswith("MASKING_")}
@@ -514,8 +516,7 @@ class E2EBench:
             {
                 "MASKING_VAR_DIR": str(s.var_dir),
                 "MASKING_DATABASE_URL": s.database_url,
-                "MASKING_REDIS_URL": s.redis_url,
-                "MASKING_REDIS_PREFIX": s.redis_prefix,
+                **redis_client.environment(s),
                 "MASKING_AGI_PORT": str(s.agi_port),
                 "MASKING_HTTP_PORT": str(s.http_port),
                 "MASKING_AMI_PORT": str(s.ami_port),

@@ -40,7 +40,7 @@ from typing import Any
 import redis
 from sqlalchemy import create_engine, select, text
 
-from masking import accounts, shipments, sites
+from masking import accounts, redis_client, shipments, sites
 from masking.config import load_settings
 from masking.numbers import bindings
 from masking.numbers.pool import LivePool
@@ -158,7 +158,7 @@ def open_service(url: str, prefix: str, redis_url: str, var: Path) -> MaskingSer
     settings = load_settings(
         var_dir=var, database_url=url, redis_url=redis_url, redis_prefix=prefix
     )
-    return MaskingService(settings, Database(url), LivePool.from_url(redis_url, prefix))
+    return MaskingService(settings, Database(url), LivePool.from_settings(settings))
 
 
 def seed(service: MaskingService, workload: Workload) -> list[int]:
@@ -345,7 +345,7 @@ def run_clients(
     ]
     for process in processes:
         process.start()
-    monitor = redis.Redis.from_url(redis_url)
+    monitor = redis_client.connect(service.settings)
     try:
         start.wait(BARRIER_TIMEOUT_S)
         # the clients are connected (warmed up) and about to start
@@ -520,7 +520,7 @@ def main() -> None:
     parser.add_argument("--pg", default=PG_ADMIN_URL, help="PostgreSQL admin URL")
     parser.add_argument("--redis", default=REDIS_URL)
     args = parser.parse_args()
-    redis.Redis.from_url(args.redis).ping()
+    redis_client.connect(load_settings(redis_url=args.redis)).ping()
     results = []
     for database in args.databases:
         for clients in args.clients:

@@ -30,10 +30,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import redis
 from sqlalchemy import create_engine, insert, select, text, update
 
-from masking import accounts, sites
+from masking import accounts, redis_client, sites
 from masking.campaigns import worklist
 from masking.config import load_settings
 from masking.numbers.pool import LivePool
@@ -145,9 +144,7 @@ def run(url: str, count: int, runs: int, var: Path) -> dict[str, float]:
     settings = load_settings(var_dir=var, database_url=url, redis_prefix=prefix)
     db = Database(url)
     db.upgrade()
-    service = MaskingService(
-        settings, db, LivePool.from_url(settings.redis_url, prefix), lambda: NOON
-    )
+    service = MaskingService(settings, db, LivePool.from_settings(settings), lambda: NOON)
     with db.session() as session:
         site = sites.create_site(
             session,
@@ -209,7 +206,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
-    redis.Redis().ping()
+    redis_client.connect(load_settings()).ping()
     name = f"masking_bench_{uuid.uuid4().hex[:8]}"
     admin_engine = create_engine(args.pg, isolation_level="AUTOCOMMIT")
     with admin_engine.connect() as conn:

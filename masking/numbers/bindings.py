@@ -8,6 +8,7 @@ The database is the record of truth; Redis holds the live, derived state (see
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import partial
@@ -17,13 +18,17 @@ from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from masking.numbers import virtual
-from masking.numbers.pool import LiveBinding, PoolNotReady
+from masking.numbers.pool import LiveBinding, PoolNotReady, PoolUnavailable
 from masking.service import MaskingService
 from masking.storage.models import Binding, Site, VirtualNumber
 
 log = logging.getLogger("masking.bindings")
 T = TypeVar("T")
 
+# One restore at a time: the others wait this long for it; a restorer that died frees
+# the lock after RESTORE_LOCK.
+RESTORE_WAIT = timedelta(seconds=2)
+RESTORE_LOCK = timedelta(seconds=60)
 # A binding in Redis that the database does not know is stale once it is this old;
 # younger, its database row may still be committing.
 UNCOMMITTED_BINDING_GRACE = timedelta(seconds=60)
@@ -74,9 +79,32 @@ def with_restore(service: MaskingService, action: Callable[[], T]) -> T:
     try:
         return action()
     except PoolNotReady:
-        log.warning("Redis lost the live state; restoring it from the database")
-        restore_live_state(service)
+        restore_once(service)
+    try:
         return action()
+    except PoolNotReady as exc:  # lost again meanwhile: this request fails closed
+        raise PoolUnavailable("the live state is missing again after a restore") from exc
+
+
+def restore_once(service: MaskingService) -> None:
+    """Restore the lost live state, one process at a time: after a failover every
+    process and thread finds it missing at once, and one reading the database is enough.
+    The others wait up to :data:`RESTORE_WAIT` for it, then fail closed (raises
+    :class:`PoolUnavailable`)."""
+    lock = service.pool.begin_restore(RESTORE_LOCK)
+    if lock is not None:
+        log.warning("Redis lost the live state; restoring it from the database")
+        try:
+            restore_live_state(service)
+        finally:
+            service.pool.end_restore(lock)
+        return
+    deadline = time.monotonic() + RESTORE_WAIT.total_seconds()
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        if service.pool.is_ready():
+            return
+    raise PoolUnavailable("the live state is being restored from the database")
 
 
 def for_site(service: MaskingService, site_id: int, number: str) -> LiveBinding | None:
@@ -95,11 +123,14 @@ def is_stale(
     service: MaskingService, conn: Connection | Session, live: LiveBinding, now: datetime
 ) -> bool:
     """A live binding in Redis that the database does not know (Redis outlived a
-    database restore or reset) is dropped; a just-made one may still be committing."""
-    if (
-        now - live.created_at < UNCOMMITTED_BINDING_GRACE
-        or conn.scalar(select(Binding.id).where(Binding.id == live.id)) is not None
-    ):
+    database restore or reset) is dropped; a just-made one may still be committing. One
+    the database revoked (its release was lost with a failed Redis master) is dropped."""
+    row = conn.execute(select(Binding.revoked_at).where(Binding.id == live.id)).first()
+    if row is not None and row.revoked_at is not None:
+        log.warning("binding %s is revoked but still in Redis; dropping it", live.id)
+        service.pool.release(live.id)
+        return True
+    if row is not None or now - live.created_at < UNCOMMITTED_BINDING_GRACE:
         return False
     log.warning("binding %s is in Redis but not in the database; dropping it", live.id)
     service.pool.release(live.id, clear_cooloff=True)
@@ -114,11 +145,14 @@ def drop_stale_bindings(service: MaskingService) -> int:
         live_in_db = set(session.scalars(select(Binding.id).where(Binding.live_at(now))))
         for binding_id in service.pool.live_ids() - live_in_db:
             found = service.pool.binding(binding_id)
-            if found is None or now - found.created_at >= UNCOMMITTED_BINDING_GRACE:
-                service.pool.release(
-                    binding_id,
-                    clear_cooloff=found is not None and session.get(Binding, binding_id) is None,
-                )
+            # a row that is not live (revoked or expired) needs no grace: it committed
+            row = session.get(Binding, binding_id) if found is not None else None
+            if (
+                found is None
+                or row is not None
+                or now - found.created_at >= UNCOMMITTED_BINDING_GRACE
+            ):
+                service.pool.release(binding_id, clear_cooloff=found is not None and row is None)
                 dropped += 1
     if dropped:
         log.warning("dropped %d bindings Redis had but the database does not", dropped)

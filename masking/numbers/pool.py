@@ -25,6 +25,45 @@ is created once (SET NX) and, when Redis loses everything, created anew with the
 of the state by :meth:`LivePool.restore`. The scripts that use customer keys check that
 the caller's secret is the stored one and answer "not ready" otherwise, so an instance
 holding an outdated secret restores (and re-reads it) instead of missing keys.
+
+Failover and lost writes (a replicated Redis, e.g. under Sentinel: :mod:`masking.redis_client`)
+---------------------------------------------------------------------------------------------
+Replication is asynchronous: the master may acknowledge an allocation and die before a
+replica has it. The promoted replica would then miss a binding the database holds, and
+hand its number to a second customer of the same site (or the same customer to a second
+site), or answer a shipment's reveal with a second binding. Three rules prevent it:
+
+1. *The state belongs to one history.* ``P:ready`` holds ``<replication id>:<nonce>``,
+   written by :meth:`LivePool.restore` in the same transaction as the restored state.
+   Every script first compares it with the server's own replication id (``INFO
+   replication``, a few microseconds): a promoted replica gets a new replication id, and
+   so does a restarted server, so on either the scripts answer "not ready" and the caller
+   rebuilds the state from the database (:func:`masking.numbers.bindings.with_restore`)
+   before anything is allocated or looked up. Whatever the old master lost and the
+   database has is back; nothing is allocated from the incomplete state.
+2. *A new binding is handed out only once Redis is known to hold it,* checked after its
+   database commit (:meth:`LivePool.confirm`). A restore reads the database; a binding
+   allocated on the old master whose commit lands after that read would be in neither
+   the restored state nor the lost one. So after the commit the reveal asks again: if the
+   ready token is the one its allocation ran under, no restore happened in between and
+   the allocation is in this state; otherwise the binding is there (restored, or
+   replicated before the failover) or is written back now, unless another live binding
+   took one of its keys meanwhile, and then the reveal withdraws it (revoked in the
+   database, refused "unavailable"). A confirmation Redis cannot answer withdraws it too.
+   With that, under crash failures no number is handed to two live bindings, whatever
+   the timing; the check costs one round trip per new binding, none per call.
+3. *Optionally, a replica must hold it too* (``MASKING_REDIS_REPLICA_ACKS``): the
+   confirmation writes a marker and waits (``WAIT``) for that many replicas, so a master
+   cut off from its replicas (a network partition, where Sentinel promotes a replica
+   on the other side while clients still write to the old master) cannot hand out a
+   binding the new master never sees. Without enough acknowledgements within
+   :data:`REPLICA_ACK_TIMEOUT_MS` the binding is withdrawn (fail closed). Off by
+   default: with one replica it stops reveals whenever that replica is away.
+
+Releases lost with the old master (a revoked binding coming back) are dropped by the
+restore (:func:`masking.numbers.bindings.drop_stale_bindings`); cool-offs and the
+numbers' order of use come back from the database. The server must not evict keys
+(``maxmemory-policy noeviction``): an evicted binding is a lost write no history shows.
 """
 
 from __future__ import annotations
@@ -34,14 +73,35 @@ import hmac
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import redis
+from redis.commands.core import Script
+from redis.exceptions import NoScriptError
 
+from masking import redis_client
+from masking.config import Settings
 from masking.numbers.phones import redact_numbers
 
 GC_SLACK_MS = 60_000
+REPLICA_ACK_TIMEOUT_MS = 500
+
+# Shared by the scripts: the server's history (its replication id, new on a promoted
+# replica and on a restarted server) and the ready token when the state was restored on it.
+_HISTORY = """
+local function history()
+  return string.match(redis.call('INFO', 'replication'), 'master_replid:(%w+)')
+end
+local function ready_token(prefix)
+  local token = redis.call('GET', prefix .. 'ready')
+  local here = history()
+  if not token or not here or string.sub(token, 1, #here + 1) ~= here .. ':' then
+    return nil
+  end
+  return token
+end
+"""
 
 # Creates the HMAC secret unless there is one; a new secret means every customer key
 # derived from a lost one is unreachable, so the state must be restored: drop ``ready``.
@@ -50,12 +110,14 @@ if redis.call('SET', KEYS[1], ARGV[1], 'NX') then redis.call('DEL', KEYS[2]) end
 return redis.call('GET', KEYS[1])
 """
 
-_ALLOCATE = """
+_ALLOCATE = (
+    _HISTORY
+    + """
 local prefix, site, customer, shipment = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local bid, now, ttl, cool = ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 local ckey = ARGV[10]
-if redis.call('EXISTS', prefix .. 'ready') == 0
-   or redis.call('GET', prefix .. 'hkey') ~= ARGV[11] then return {'not_ready'} end
+local token = ready_token(prefix)
+if not token or redis.call('GET', prefix .. 'hkey') ~= ARGV[11] then return {'not_ready'} end
 local pool_key = KEYS[1]
 local ship_key = prefix .. 'ship:' .. site .. ':' .. shipment
 
@@ -67,6 +129,10 @@ local function live_binding(id)
 end
 
 local existing = live_binding(redis.call('GET', ship_key))
+if existing == bid then
+  -- this very allocation, sent again after its answer was lost
+  return {'allocated', redis.call('HGET', prefix .. 'b:' .. bid, 'number'), token}
+end
 if existing then
   return {'existing', existing, redis.call('HGETALL', prefix .. 'b:' .. existing)}
 end
@@ -112,11 +178,14 @@ redis.call('SET', prefix .. 'cool:' .. ckey .. ':' .. chosen, tostring(expires +
            'PX', ttl + cool + tonumber(ARGV[9]))
 redis.call('ZADD', pool_key, now, chosen)
 -- the caller knows the rest of the binding: it sent it
-return {'allocated', chosen}
+return {'allocated', chosen, token}
 """
+)
 
-_LOOKUP = """
-if redis.call('EXISTS', ARGV[1] .. 'ready') == 0 then return {'not_ready'} end
+_LOOKUP = (
+    _HISTORY
+    + """
+if not ready_token(ARGV[1]) then return {'not_ready'} end
 if ARGV[2] and redis.call('GET', ARGV[1] .. 'hkey') ~= ARGV[2] then return {'not_ready'} end
 local id = redis.call('GET', KEYS[1])
 if not id then return nil end
@@ -124,6 +193,7 @@ local fields = redis.call('HGETALL', ARGV[1] .. 'b:' .. id)
 if #fields == 0 then return nil end
 return fields
 """
+)
 
 _RELEASE = """
 local prefix, id = ARGV[1], ARGV[2]
@@ -144,6 +214,73 @@ return 1
 """
 
 
+_IS_READY = (
+    _HISTORY
+    + """
+if ready_token(ARGV[1]) then return 1 end
+return 0
+"""
+)
+
+# The restored state is of this history; the nonce tells one restore from the next.
+_MARK_READY = (
+    _HISTORY
+    + """
+redis.call('SET', KEYS[1], history() .. ':' .. ARGV[1])
+return 1
+"""
+)
+
+# After a new binding's database commit (rule 2 of the module's docstring): 'held' when
+# the state is the one it was allocated in or has it anyway, 'restored' when it was
+# written back, 'conflict' when another live binding holds one of its keys.
+_CONFIRM = (
+    _HISTORY
+    + """
+local prefix, bid, allocated_in = ARGV[1], ARGV[2], ARGV[3]
+local site, shipment, number, ckey = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
+local now, expires = tonumber(ARGV[10]), tonumber(ARGV[11])
+local cool_until, slack = tonumber(ARGV[12]), tonumber(ARGV[13])
+local token = ready_token(prefix)
+if not token or redis.call('GET', prefix .. 'hkey') ~= ARGV[4] then return 'not_ready' end
+if ARGV[16] == 'mark' then
+  -- a write of this connection after the allocation: WAIT then covers the allocation
+  redis.call('SET', prefix .. 'confirmed', bid, 'PX', 60000)
+end
+local b = prefix .. 'b:' .. bid
+if token == allocated_in or redis.call('EXISTS', b) == 1 then return 'held' end
+local keys = {prefix .. 'sv:' .. site .. ':' .. number, prefix .. 'cv:' .. ckey .. ':' .. number,
+              prefix .. 'ship:' .. site .. ':' .. shipment}
+for _, key in ipairs(keys) do
+  local other = redis.call('GET', key)
+  if other and other ~= bid then
+    local until_ms = redis.call('HGET', prefix .. 'b:' .. other, 'expires_ms')
+    if until_ms and tonumber(until_ms) > now then return 'conflict' end
+  end
+end
+local gc = expires - now + slack
+redis.call('HSET', b, 'id', bid, 'site_id', site, 'shipment_id', shipment, 'number', number,
+           'created_ms', tostring(now), 'expires_ms', tostring(expires), 'ckey', ckey,
+           'customer', ARGV[9], 'reason', ARGV[14], 'staff_id', ARGV[15])
+redis.call('PEXPIRE', b, gc)
+for _, key in ipairs(keys) do redis.call('SET', key, bid, 'PX', gc) end
+local cool_key = prefix .. 'cool:' .. ckey .. ':' .. number
+local cooling = tonumber(redis.call('GET', cool_key))
+if not cooling or cooling < cool_until then
+  redis.call('SET', cool_key, tostring(cool_until), 'PX', cool_until - now + slack)
+end
+redis.call('ZADD', KEYS[1], 'XX', 'GT', now, number)
+return 'restored'
+"""
+)
+
+
+_UNLOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1
+"""
+
+
 class PoolError(Exception):
     pass
 
@@ -154,6 +291,11 @@ class PoolUnavailable(PoolError):
 
 class PoolNotReady(PoolError):
     """Redis lost its state (flush or restart): restore from the database, then retry."""
+
+
+class PoolConflict(PoolError):
+    """A new binding's keys were taken by another live binding after a failover lost
+    its allocation: the binding must be withdrawn."""
 
 
 class PoolExhausted(PoolError):
@@ -185,6 +327,8 @@ class LiveBinding:
     reason: str
     staff_id: int
     new: bool = False
+    # the ready token the allocation ran under (new bindings; LivePool.confirm)
+    allocated_under: str = ""
 
     def is_live(self, now: datetime) -> bool:
         return self.expires_at > now
@@ -192,6 +336,10 @@ class LiveBinding:
 
 def _ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
+
+
+def _ms_of(span: timedelta) -> int:
+    return int(span.total_seconds() * 1000)
 
 
 def _from_ms(value: str | bytes | int) -> datetime:
@@ -219,19 +367,32 @@ def _binding(fields: dict[str, str], *, new: bool = False) -> LiveBinding:
 
 
 class LivePool:
-    def __init__(self, client: redis.Redis, prefix: str = "masking:") -> None:
+    """``replica_acks``: replicas that must acknowledge a new binding's confirmation
+    (rule 3 of the module's docstring); 0: none waited for."""
+
+    def __init__(
+        self, client: redis.Redis, prefix: str = "masking:", *, replica_acks: int = 0
+    ) -> None:
         self.redis = client
         self.prefix = prefix
+        self.replica_acks = replica_acks
         self._allocate = client.register_script(_ALLOCATE)
         self._lookup = client.register_script(_LOOKUP)
         self._release = client.register_script(_RELEASE)
         self._make_secret = client.register_script(_ENSURE_HKEY)
+        self._is_ready = client.register_script(_IS_READY)
+        self._mark_ready = client.register_script(_MARK_READY)
+        self._confirm = client.register_script(_CONFIRM)
+        self._unlock = client.register_script(_UNLOCK)
         self._secret: str | None = None
 
     @classmethod
-    def from_url(cls, url: str, prefix: str = "masking:") -> LivePool:
-        client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-        return cls(client, prefix)
+    def from_settings(cls, settings: Settings) -> LivePool:
+        return cls(
+            redis_client.connect(settings),
+            settings.redis_prefix,
+            replica_acks=settings.redis_replica_acks,
+        )
 
     def _key(self, *parts: object) -> str:
         return self.prefix + ":".join(str(p) for p in parts)
@@ -321,7 +482,7 @@ class LivePool:
                 cooling_for_customer=cooling,
             )
         if kind == "allocated":
-            number = result[1].decode() if isinstance(result[1], bytes) else str(result[1])
+            number, token = (v.decode() if isinstance(v, bytes) else str(v) for v in result[1:3])
             return LiveBinding(
                 id=binding_id,
                 site_id=site_id,
@@ -333,8 +494,73 @@ class LivePool:
                 reason=reason,
                 staff_id=staff_id,
                 new=True,
+                allocated_under=token,
             )
         return _binding(_pairs(result[2]))
+
+    def confirm(self, live: LiveBinding, *, region: str, cooloff_s: float) -> str:
+        """After a new binding's database commit: make sure Redis holds it (see the
+        module's docstring). Returns ``held`` or ``restored`` (written back after a
+        failover); raises :class:`PoolConflict` (withdraw it), :class:`PoolNotReady`
+        (restore, then confirm again) or :class:`PoolUnavailable` (Redis or, with
+        ``replica_acks``, its replicas did not answer: withdraw it)."""
+        created_ms, expires_ms = _ms(live.created_at), _ms(live.expires_at)
+        args: list[str | int] = [
+            self.prefix,
+            live.id,
+            live.allocated_under,
+            self._hmac_secret(),
+            live.site_id,
+            live.shipment_id,
+            live.number,
+            self.customer_key(live.customer),
+            live.customer,
+            created_ms,
+            expires_ms,
+            expires_ms + int(cooloff_s * 1000),
+            GC_SLACK_MS,
+            live.reason,
+            live.staff_id,
+            "mark" if self.replica_acks else "",
+        ]
+        keys = [self._key("pool", region)]
+        with self._guard():
+            if self.replica_acks:
+                result = self._replicated(self._confirm, keys, args)
+            else:
+                result = self._confirm(keys=keys, args=args)
+        outcome = result.decode() if isinstance(result, bytes) else str(result)
+        if outcome == "not_ready":
+            raise self._not_ready()
+        if outcome == "conflict":
+            raise PoolConflict(
+                f"binding {live.id}: its number was taken by another binding after a "
+                "Redis failover lost its allocation"
+            )
+        return outcome
+
+    def _replicated(self, script: Script, keys: list[str], args: list[str | int]) -> Any:
+        """Run ``script`` and wait for :attr:`replica_acks` replicas on one connection,
+        in one round trip (WAIT counts the writes of the connection it is sent on)."""
+        for attempt in (1, 2):
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.evalsha(script.sha, len(keys), *keys, *args)
+            pipe.execute_command("WAIT", self.replica_acks, REPLICA_ACK_TIMEOUT_MS)
+            try:
+                result, acks = pipe.execute()
+            except NoScriptError:
+                # a new master (or a restarted one) has an empty script cache
+                if attempt == 2:
+                    raise
+                self.redis.script_load(script.script)
+                continue
+            if int(acks) < self.replica_acks:
+                raise PoolUnavailable(
+                    f"{int(acks)} of {self.replica_acks} Redis replicas acknowledged "
+                    f"within {REPLICA_ACK_TIMEOUT_MS} ms"
+                )
+            return result
+        raise AssertionError("unreachable")
 
     def release(self, binding_id: str, *, clear_cooloff: bool = False) -> bool:
         """Forget a live binding (rollback of a failed write, or revocation)."""
@@ -373,8 +599,20 @@ class LivePool:
         return self._key("ready")
 
     def is_ready(self) -> bool:
+        """The state was restored on this server's history (and not lost since)."""
         with self._guard():
-            return bool(self.redis.exists(self.ready_key))
+            return bool(self._is_ready(args=[self.prefix]))
+
+    def begin_restore(self, hold: timedelta) -> str | None:
+        """Take the restore lock (held at most ``hold``); None: another process has it."""
+        token = secrets.token_hex(8)
+        with self._guard():
+            taken = self.redis.set(self._key("restoring"), token, nx=True, px=_ms_of(hold))
+        return token if taken else None
+
+    def end_restore(self, token: str) -> None:
+        with self._guard():
+            self._unlock(keys=[self._key("restoring")], args=[token])
 
     def restore(
         self,
@@ -436,7 +674,7 @@ class LivePool:
                 pipe.set(self._key("cv", ckey, b["number"]), b["id"], px=gc)
                 pipe.set(self._key("ship", b["site_id"], b["shipment_id"]), b["id"], px=gc)
                 restored += 1
-            pipe.set(self.ready_key, str(now_ms))
+            self._mark_ready(keys=[self.ready_key], args=[secrets.token_hex(8)], client=pipe)
             pipe.execute()
             self._drop_keys_named_by_number()
         return restored

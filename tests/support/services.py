@@ -37,7 +37,7 @@ def open_service(settings: Settings, clock: FakeClock) -> Iterator[MaskingServic
     service = MaskingService(
         settings,
         Database(settings.effective_database_url),
-        LivePool.from_url(settings.redis_url, settings.redis_prefix),
+        LivePool.from_settings(settings),
         clock,
     )
     bindings.restore_live_state(service)
