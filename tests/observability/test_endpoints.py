@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
+from masking import redis_client
 from masking.cases import outbox
 from masking.config import Settings
 from masking.monitoring import Readiness
@@ -28,6 +29,10 @@ from tests.support.environment import free_tcp_port
 from tests.support.factories import seed_site
 
 TOKEN = "t" * 24
+
+
+def pool_at(settings: Settings, url: str) -> LivePool:
+    return LivePool(redis_client.connect(settings.model_copy(update={"redis_url": url})))
 
 
 def scrape(
@@ -60,7 +65,7 @@ def test_healthz_answers_without_asking_anything(settings: Settings, clock: Fake
     dead = MaskingService(
         settings,
         Database(f"postgresql+psycopg://nobody:pw@127.0.0.1:{free_tcp_port()}/none"),
-        LivePool.from_url(f"redis://127.0.0.1:{free_tcp_port()}/0"),
+        pool_at(settings, f"redis://127.0.0.1:{free_tcp_port()}/0"),
         clock,
     )
     with TestClient(create_app(dead)) as client:
@@ -80,7 +85,7 @@ def test_readyz_names_what_is_down_and_no_secret(settings: Settings, clock: Fake
     service = MaskingService(
         settings,
         Database(settings.effective_database_url),
-        LivePool.from_url(f"redis://:hunter2secret@127.0.0.1:{free_tcp_port()}/0"),
+        pool_at(settings, f"redis://:hunter2secret@127.0.0.1:{free_tcp_port()}/0"),
         clock,
     )
     readiness = Readiness.of(service, ami_connected=lambda: False)
@@ -198,7 +203,7 @@ def test_a_database_that_stops_answering_leaves_its_gauges_out(
     service = MaskingService(
         settings,
         Database(f"postgresql+psycopg://nobody:pw@127.0.0.1:{free_tcp_port()}/none"),
-        LivePool.from_url(settings.redis_url, settings.redis_prefix),
+        LivePool(redis_client.connect(settings), settings.redis_prefix),
         clock,
     )
     with TestClient(create_app(service)) as client:
