@@ -12,7 +12,7 @@ import re
 import tomllib
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
@@ -28,6 +28,10 @@ def _default_var_dir() -> Path:
         return checkout / "var"
     return Path.cwd() / "var"
 
+
+# How the lab (tests, demo, `masking asterisk up`) runs Asterisk: under bwrap in its
+# cached root filesystem, or the docker/Dockerfile image with podman or Docker.
+AsteriskRuntime = Literal["bwrap", "container"]
 
 MIN_SESSION_SECRET = 32
 MIN_WEBHOOK_SECRET = 32
@@ -78,6 +82,8 @@ class Settings(BaseSettings):
     webhook_secret: str = Field("", validate_default=True)
     # seconds between two rounds of the timers (outbox delivery, overdue appeals)
     scheduler_interval: float = Field(15.0, gt=0, le=30)
+    # the lab's Asterisk (tests, demo, `masking asterisk up`): bwrap | container
+    asterisk_runtime: AsteriskRuntime = "bwrap"
 
     @field_validator("default_region")
     @classmethod

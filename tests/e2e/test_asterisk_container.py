@@ -1,0 +1,93 @@
+"""Asterisk from the container image (docker/Dockerfile, MASKING_ASTERISK_RUNTIME=container):
+the image is built with podman (or Docker) FROM the lab's Asterisk root filesystem and run
+on the host network with the harness's rendered configuration. The smoke tests and a
+masked call of the bwrap suite run against it unchanged (imported below: their ``e2e`` and
+``live_service`` here are this module's container instance), then what the fault tests
+need: a crash (kill -9) and a restart through the harness, and the detached
+up/status/down of ``masking asterisk``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lab.asterisk import LocalAsterisk
+from lab.containers import Engine
+from masking.runtime import RuntimeThread
+from tests.e2e.test_asterisk_smoke import (
+    test_boots_with_the_project_dialplan,
+    test_modules_and_endpoints,
+    test_operator_call_fails_closed_when_the_service_is_down,
+    test_recorded_call_through_the_carrier,
+    test_up_status_down_leave_nothing_behind,
+)
+from tests.e2e.test_operator_call import test_operator_call_is_masked_bridged_and_recorded
+from tests.support.containers import require_container_engine
+from tests.support.e2e import E2E, running_e2e, running_service
+
+pytestmark = [pytest.mark.e2e, pytest.mark.container]
+
+# collected here too, against the container instance
+REUSED = (
+    test_boots_with_the_project_dialplan,
+    test_modules_and_endpoints,
+    test_recorded_call_through_the_carrier,
+    test_operator_call_fails_closed_when_the_service_is_down,
+    test_operator_call_is_masked_bridged_and_recorded,
+    test_up_status_down_leave_nothing_behind,
+)
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return require_container_engine()
+
+
+@pytest.fixture(autouse=True)
+def container_runtime(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Instances a reused test makes itself (up/status/down) run in containers too."""
+    monkeypatch.setenv("MASKING_ASTERISK_RUNTIME", "container")
+
+
+@pytest.fixture(scope="module")
+def e2e(rootfs: Path, engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2E]:
+    with running_e2e(tmp_path_factory.mktemp("e2e-container"), rootfs, "container") as one:
+        assert one.asterisk.in_container and one.asterisk.engine == engine
+        yield one
+
+
+@pytest.fixture(scope="module")
+def live_service(e2e: E2E, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RuntimeThread]:
+    with running_service(e2e, tmp_path_factory.mktemp("live-container")) as thread:
+        yield thread
+
+
+def test_asterisk_runs_in_a_container_on_the_host_network(e2e: E2E, engine: Engine) -> None:
+    asterisk = e2e.asterisk
+    assert engine.container_running(asterisk.name)
+    image = engine.run(
+        "container",
+        "inspect",
+        "--format",
+        "{{.ImageName}} {{.HostConfig.NetworkMode}}",
+        asterisk.name,
+    ).stdout.split()
+    assert image[0].endswith("masking-asterisk:22") and image[1] == "host", image
+    assert "System uptime" in asterisk.cli("core show uptime")
+    assert asterisk.status()["runtime"] == "container"
+
+
+def test_a_killed_asterisk_restarts_through_the_harness(e2e: E2E, engine: Engine) -> None:
+    """What the fault suite does to Asterisk: kill -9, start again (same ports, spool)."""
+    asterisk: LocalAsterisk = e2e.asterisk
+    asterisk.kill()
+    assert not asterisk.running() and not engine.container_running(asterisk.name)
+    asterisk.start()
+    assert asterisk.running() and engine.container_running(asterisk.name)
+    test_boots_with_the_project_dialplan(e2e)
+    asterisk.stop()
+    assert not asterisk.running()
+    asterisk.start()
+    assert "Endpoint:  carrier" in asterisk.cli("pjsip show endpoints")
