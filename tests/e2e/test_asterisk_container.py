@@ -1,10 +1,10 @@
 """Asterisk from the container image (docker/Dockerfile, MASKING_ASTERISK_RUNTIME=container):
 the image is built with podman (or Docker) FROM the lab's Asterisk root filesystem and run
-on the host network with the harness's rendered configuration. The smoke tests and a
-masked call of the bwrap suite run against it unchanged (imported below: their ``e2e`` and
-``live_service`` here are this module's container instance), then what the fault tests
-need: a crash (kill -9) and a restart through the harness, and the detached
-up/status/down of ``masking asterisk``."""
+on the host network with the harness's rendered configuration. The checks of the smoke
+tests and of the masked operator call (tests/support/smoke.py) run against it (``e2e``
+and ``live_service`` here are this module's container instance; ``live`` is the e2e
+conftest's, on them), then what the fault tests need: a crash (kill -9) and a restart
+through the harness, and the detached up/status/down of ``masking asterisk``."""
 
 from __future__ import annotations
 
@@ -16,28 +16,11 @@ import pytest
 from lab.asterisk import LocalAsterisk
 from lab.containers import Engine
 from masking.runtime import RuntimeThread
-from tests.e2e.test_asterisk_smoke import (
-    test_boots_with_the_project_dialplan,
-    test_modules_and_endpoints,
-    test_operator_call_fails_closed_when_the_service_is_down,
-    test_recorded_call_through_the_carrier,
-    test_up_status_down_leave_nothing_behind,
-)
-from tests.e2e.test_operator_call import test_operator_call_is_masked_bridged_and_recorded
+from tests.support import smoke
 from tests.support.containers import require_container_engine
-from tests.support.e2e import E2E, running_e2e, running_service
+from tests.support.e2e import E2E, Live, running_e2e, running_service
 
 pytestmark = [pytest.mark.e2e, pytest.mark.container]
-
-# collected here too, against the container instance
-REUSED = (
-    test_boots_with_the_project_dialplan,
-    test_modules_and_endpoints,
-    test_recorded_call_through_the_carrier,
-    test_operator_call_fails_closed_when_the_service_is_down,
-    test_operator_call_is_masked_bridged_and_recorded,
-    test_up_status_down_leave_nothing_behind,
-)
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +47,30 @@ def live_service(e2e: E2E, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         yield thread
 
 
+def test_boots_with_the_project_dialplan(e2e: E2E) -> None:
+    smoke.boots_with_the_project_dialplan(e2e)
+
+
+def test_modules_and_endpoints(e2e: E2E) -> None:
+    smoke.modules_and_endpoints(e2e)
+
+
+def test_recorded_call_through_the_carrier(e2e: E2E) -> None:
+    smoke.recorded_call_through_the_carrier(e2e)
+
+
+def test_operator_call_fails_closed_when_the_service_is_down(e2e: E2E) -> None:
+    smoke.operator_call_fails_closed_when_the_service_is_down(e2e)
+
+
+def test_operator_call_is_masked_bridged_and_recorded(live: Live) -> None:
+    smoke.operator_call_is_masked_bridged_and_recorded(live)
+
+
+def test_up_status_down_leave_nothing_behind(rootfs: Path, tmp_path: Path) -> None:
+    smoke.up_status_down_leave_nothing_behind(rootfs, tmp_path)
+
+
 def test_asterisk_runs_in_a_container_on_the_host_network(e2e: E2E, engine: Engine) -> None:
     asterisk = e2e.asterisk
     assert engine.container_running(asterisk.name)
@@ -86,7 +93,7 @@ def test_a_killed_asterisk_restarts_through_the_harness(e2e: E2E, engine: Engine
     assert not asterisk.running() and not engine.container_running(asterisk.name)
     asterisk.start()
     assert asterisk.running() and engine.container_running(asterisk.name)
-    test_boots_with_the_project_dialplan(e2e)
+    smoke.boots_with_the_project_dialplan(e2e)
     asterisk.stop()
     assert not asterisk.running()
     asterisk.start()
