@@ -135,7 +135,9 @@ class Engine:
         return result.returncode == 0 and result.stdout.strip() == "true"
 
     def remove_container(self, name: str) -> None:
-        self.run("rm", "--force", "--time", "0", name, check=False, timeout=30)
+        # podman waits 10 s for a running container unless told not to; docker kills it
+        wait = ("--time", "0") if self.name == "podman" else ()
+        self.run("rm", "--force", *wait, name, check=False, timeout=30)
 
 
 def _require(tool: str) -> str:
