@@ -478,22 +478,38 @@ class LocalAsterisk:
             return False
         return self.pid is not None and _pid_alive(self.pid)
 
+    def _process_alive(self) -> bool:
+        """The process this instance launched (bwrap, or the `podman run` client)."""
+        self._reap()
+        if self.process is not None:
+            return self.process.poll() is None
+        return self.pid is not None and _pid_alive(self.pid)
+
+    def _end_process(self, signals: tuple[signal.Signals, ...], wait: float = 3.0) -> None:
+        """Wait for the launched process to exit, signalling its group if it does not
+        (the container's client exits by itself once the container is gone)."""
+        for sig in (None, *signals):
+            if not self._process_alive():
+                return
+            if sig is not None and self.pid is not None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(self.pid, sig)
+            end = time.monotonic() + wait
+            while time.monotonic() < end and self._process_alive():
+                time.sleep(0.05)
+
     def kill(self) -> None:
         """SIGKILL Asterisk (a crash, for fault tests); :meth:`start` brings it back."""
         with contextlib.suppress(Exception):
             atexit.unregister(self.stop)
         if self.in_container:
             self.engine.run("kill", "--signal", "KILL", self.name, check=False)
+            self.engine.remove_container(self.name)
+            self._end_process((signal.SIGKILL,))
         elif self.pid is not None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.pid, signal.SIGKILL)
-        end = time.monotonic() + 10
-        while time.monotonic() < end and self.running():
-            self._reap()
-            time.sleep(0.05)
-        if self.in_container:
-            self.engine.remove_container(self.name)
-        self._reap()
+            self._end_process((signal.SIGKILL,))
 
     def stop(self, timeout: float = 10.0) -> None:
         """``core stop now``, then SIGTERM/SIGKILL to the whole process group (the
@@ -503,7 +519,7 @@ class LocalAsterisk:
         if self.pid is None or not self.running():
             if self.in_container and self.pid is not None:
                 self.engine.remove_container(self.name)
-            self._reap()
+            self._end_process((signal.SIGTERM, signal.SIGKILL))
             return
         with contextlib.suppress(AsteriskError, OSError):
             self.cli("core stop now", timeout=5)
@@ -513,16 +529,7 @@ class LocalAsterisk:
             time.sleep(0.05)
         if self.in_container:
             self.engine.remove_container(self.name)
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            if not self.running():
-                break
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.pid, sig)
-            end = time.monotonic() + 3
-            while time.monotonic() < end and self.running():
-                self._reap()
-                time.sleep(0.05)
-        self._reap()
+        self._end_process((signal.SIGTERM, signal.SIGKILL))
 
     def _reap(self) -> None:
         if self.process is not None:
