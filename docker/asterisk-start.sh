@@ -15,4 +15,7 @@ printf '[masking](+)\nsecret = %s\n\n[masking-reload](+)\nsecret = %s\n' \
     "$MASKING_AMI_SECRET" "$MASKING_AMI_RELOAD_SECRET" > /etc/asterisk/manager-secrets.conf
 printf 'MASKING_AGI_SECRET = %s\n' "$MASKING_AGI_SECRET" > /etc/asterisk/masking-agi-secret.conf
 chown asterisk:asterisk /etc/asterisk/manager-secrets.conf /etc/asterisk/masking-agi-secret.conf
+# the recordings volume is shared with the service, which may have created it first
+# (then owned by root): Asterisk writes the recordings
+chown asterisk:asterisk /var/spool/asterisk/monitor
 exec asterisk -f -U asterisk -G asterisk

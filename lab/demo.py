@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -137,9 +138,97 @@ def _seed(service: MaskingService) -> None:
     bindings.add_pool_numbers(service, list(POOL), "RU")
 
 
+def masked_call(
+    service: MaskingService,
+    *,
+    sip_address: str,
+    carrier_port: int,
+    workdir: Path,
+    recordings_dir: Path,
+    step: Callable[[str, str], None],
+    result: dict[str, Any],
+) -> None:
+    """The demo's call, on a running service and Asterisk (the lab's, or the compose
+    stack's: lab/stack.py): seed the demo site, reveal a temporary number, let desk1
+    (SIPp) dial it while a SIPp carrier answers, check the call record and recording.
+    ``result`` gets what the customer saw, what was dialed (masked), the record."""
+    from lab.sipp import Sipp
+
+    _seed(service)
+    with service.db.session() as session:
+        owner_id = accounts.get_staff(session, OWNER).id
+    revealed = reveal_number(
+        service,
+        staff_id=owner_id,
+        shipment_number=SHIPMENT,
+        reason="item_found_later",
+        channel="demo",
+    )
+    vn = revealed.virtual_number
+    step(
+        "reveal",
+        f"shipment {SHIPMENT} -> temporary number {vn} "
+        f"until {revealed.expires_at:%Y-%m-%d %H:%M} UTC",
+    )
+    result["temporary_number"] = vn
+
+    carrier = Sipp("carrier_uas", workdir, port=carrier_port, rtp_echo=True, timeout=30).start()
+    try:
+        time.sleep(0.3)
+        desk = Sipp(
+            "desk_uac",
+            workdir,
+            remote=sip_address,
+            service=vn.lstrip("+"),
+            username="desk1",
+            password=DESK_PASSWORD,
+            timeout=30,
+        ).run()
+        carrier_result = carrier.wait(15)
+    finally:
+        carrier.stop()
+    if not desk.ok or not carrier_result.invites:
+        raise DemoFailed("the call did not go through:\n" + desk.describe())
+    invite = carrier_result.invites[0]
+    dialed_user = (invite.request_uri or "").split(":", 1)[-1].split("@", 1)[0]
+    result["customer_saw"] = {
+        "from": invite.header("From"),
+        "p_asserted_identity": invite.header("P-Asserted-Identity"),
+    }
+    result["really_dialed"] = mask_number("+" + dialed_user)
+    step(
+        "call",
+        f"desk1 dialed {vn}; the carrier was asked for "
+        f"{result['really_dialed']}; the customer sees {invite.header('From')}",
+    )
+
+    record = _wait_record(service)
+    path = recordings_dir / (record.recording_file or "")
+    result["call_record"] = {
+        "id": record.id,
+        "direction": record.direction,
+        "disposition": record.disposition,
+        "reason": record.reason_code,
+        "started_at": record.started_at.isoformat(),
+        "answered_at": record.answered_at.isoformat() if record.answered_at else None,
+        "ended_at": record.ended_at.isoformat() if record.ended_at else None,
+        "bridged_seconds": record.bridged_seconds,
+    }
+    result["recording"] = {
+        "file": str(path),
+        "bytes": record.recording_bytes,
+        "error": record.recording_error,
+    }
+    step("call record", f"{record.id}: {record.disposition}, {record.bridged_seconds} s bridged")
+    if not record.recording_bytes:
+        raise DemoFailed(f"no recording: {record.recording_error or 'unknown'}")
+    step("recording", f"{path} ({record.recording_bytes} bytes)")
+    if record.disposition != "answered":
+        raise DemoFailed(f"the call ended {record.disposition}")
+
+
 def run_demo(s: Settings, *, keep_running: bool, say: Any) -> dict[str, Any]:
     from lab.asterisk import LocalAsterisk, Phone, Ports, ensure_rootfs
-    from lab.sipp import Sipp
     from masking.runtime import RuntimeThread
 
     result: dict[str, Any] = {"steps": []}
@@ -194,87 +283,22 @@ def run_demo(s: Settings, *, keep_running: bool, say: Any) -> dict[str, Any]:
         stack.run(stack.runtime.ami.wait_connected(15))
         step("service", f"FastAGI 127.0.0.1:{agi_port}, console http://127.0.0.1:{http_port}/")
         service = stack.runtime.service
-        _seed(service)
-        with service.db.session() as session:
-            owner_id = accounts.get_staff(session, OWNER).id
-        revealed = reveal_number(
+        masked_call(
             service,
-            staff_id=owner_id,
-            shipment_number=SHIPMENT,
-            reason="item_found_later",
-            channel="demo",
+            sip_address=asterisk.sip_address,
+            carrier_port=carrier_port,
+            workdir=s.var_dir / "demo-sipp",
+            recordings_dir=Path(s.effective_recordings_dir),
+            step=step,
+            result=result,
         )
-        vn = revealed.virtual_number
-        step(
-            "reveal",
-            f"shipment {SHIPMENT} -> temporary number {vn} "
-            f"until {revealed.expires_at:%Y-%m-%d %H:%M} UTC",
-        )
-        result["temporary_number"] = vn
-
-        workdir = s.var_dir / "demo-sipp"
-        carrier = Sipp("carrier_uas", workdir, port=carrier_port, rtp_echo=True, timeout=30).start()
-        try:
-            time.sleep(0.3)
-            desk = Sipp(
-                "desk_uac",
-                workdir,
-                remote=asterisk.sip_address,
-                service=vn.lstrip("+"),
-                username="desk1",
-                password=DESK_PASSWORD,
-                timeout=30,
-            ).run()
-            carrier_result = carrier.wait(15)
-        finally:
-            carrier.stop()
-        if not desk.ok or not carrier_result.invites:
-            raise DemoFailed("the call did not go through:\n" + desk.describe())
-        invite = carrier_result.invites[0]
-        dialed_user = (invite.request_uri or "").split(":", 1)[-1].split("@", 1)[0]
-        result["customer_saw"] = {
-            "from": invite.header("From"),
-            "p_asserted_identity": invite.header("P-Asserted-Identity"),
-        }
-        result["really_dialed"] = mask_number("+" + dialed_user)
-        step(
-            "call",
-            f"desk1 dialed {vn}; the carrier was asked for "
-            f"{result['really_dialed']}; the customer sees {invite.header('From')}",
-        )
-
-        record = _wait_record(service)
-        path = Path(s.effective_recordings_dir) / (record.recording_file or "")
-        result["call_record"] = {
-            "id": record.id,
-            "direction": record.direction,
-            "disposition": record.disposition,
-            "reason": record.reason_code,
-            "started_at": record.started_at.isoformat(),
-            "answered_at": record.answered_at.isoformat() if record.answered_at else None,
-            "ended_at": record.ended_at.isoformat() if record.ended_at else None,
-            "bridged_seconds": record.bridged_seconds,
-        }
-        result["recording"] = {
-            "file": str(path),
-            "bytes": record.recording_bytes,
-            "error": record.recording_error,
-        }
-        step(
-            "call record", f"{record.id}: {record.disposition}, {record.bridged_seconds} s bridged"
-        )
-        if not record.recording_bytes:
-            raise DemoFailed(f"no recording: {record.recording_error or 'unknown'}")
-        step("recording", f"{path} ({record.recording_bytes} bytes)")
-        if record.disposition != "answered":
-            raise DemoFailed(f"the call ended {record.disposition}")
         result["console"] = {
             "url": f"http://127.0.0.1:{http_port}/",
             "login": OWNER,
             "password": OWNER_PASSWORD,
         }
         if keep_running:
-            _stay_up(workdir, carrier_port, desk1_port, http_port, say)
+            _stay_up(s.var_dir / "demo-sipp", carrier_port, desk1_port, http_port, say)
         return result
     finally:
         if stack is not None:

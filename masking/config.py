@@ -29,6 +29,10 @@ def _default_var_dir() -> Path:
     return Path.cwd() / "var"
 
 
+# How the lab (tests, demo, `masking asterisk up`) runs Asterisk: under bwrap in its
+# cached root filesystem, or the docker/Dockerfile image with podman or Docker.
+AsteriskRuntime = Literal["bwrap", "container"]
+
 MIN_SESSION_SECRET = 32
 MIN_WEBHOOK_SECRET = 32
 MIN_METRICS_TOKEN = 16
@@ -94,6 +98,8 @@ class Settings(BaseSettings):
     metrics_token: str = ""
     # "json": one JSON object per log line (time, level, logger, message, extra fields)
     log_format: Literal["text", "json"] = "text"
+    # the lab's Asterisk (tests, demo, `masking asterisk up`): bwrap | container
+    asterisk_runtime: AsteriskRuntime = "bwrap"
 
     @field_validator("default_region")
     @classmethod

@@ -16,9 +16,11 @@ The root filesystem is mounted read-only; the project's dialplan files are copie
 ``etc/`` and its prompts (``dialplan/sounds``) mounted at
 ``/usr/share/asterisk/sounds/masking`` (so ``Playback(masking/closed)`` finds them).
 
-When a Docker engine runs (:func:`lab.asterisk.rootfs.docker_available`) and
-``use_docker=True`` is given, the image from ``docker/`` runs instead with the same
-directories bind-mounted (``docker run --network host``).
+The runtime is a setting (``MASKING_ASTERISK_RUNTIME``, :func:`configured_runtime`):
+``bwrap`` (the default, above) or ``container``: the image of ``docker/Dockerfile``, built
+from that same root filesystem (:mod:`lab.containers`), runs with podman (or Docker when
+an engine answers) on the host network, with the same directories bind-mounted and the
+same rendered configuration; ``cli`` then runs ``asterisk -rx`` in the container.
 """
 
 from __future__ import annotations
@@ -41,19 +43,25 @@ from typing import Any
 import jinja2
 
 from agi.dialplan import DIALPLAN_DIR
+from lab import containers
 from lab.asterisk import rootfs as rootfs_mod
+from masking.config import AsteriskRuntime, load_settings
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 # The dialplan files copied from dialplan/ next to the rendered extensions.conf.
 DIALPLAN_FILES = ("masking.conf", "masking-globals.conf", "masking-contract.conf")
 STATE_FILE = "asterisk.json"
-DOCKER_IMAGE = os.environ.get("MASKING_ASTERISK_IMAGE", "masking-asterisk:22")
 CARRIER_HEADER_NAME = "X-Masking-Test-Trunk"
 CARRIER_HEADER_VALUE = "carrier"
 
 
 class AsteriskError(RuntimeError):
     """Asterisk did not start, or a CLI command failed."""
+
+
+def configured_runtime() -> AsteriskRuntime:
+    """How the lab runs Asterisk: ``MASKING_ASTERISK_RUNTIME`` (bwrap | container)."""
+    return load_settings().asterisk_runtime
 
 
 @dataclass(frozen=True)
@@ -196,7 +204,7 @@ class LocalAsterisk:
         dialplan_dir: Path = DIALPLAN_DIR,
         name: str | None = None,
         detach: bool = False,
-        use_docker: bool = False,
+        runtime: AsteriskRuntime | None = None,
         log: Any = print,
     ) -> None:
         self.state_dir = Path(state_dir).resolve()
@@ -217,7 +225,9 @@ class LocalAsterisk:
         self.dialplan_dir = Path(dialplan_dir)
         self.name = name or f"masking-{self.ports.sip_port}"
         self.detach = detach
-        self.use_docker = use_docker
+        # None: the setting (configured_runtime)
+        self.runtime: AsteriskRuntime = runtime or configured_runtime()
+        self._engine: containers.Engine | None = None
         self._log = log
         self.paths = _Layout(self.state_dir)
         self.process: subprocess.Popen[bytes] | None = None
@@ -322,45 +332,62 @@ class LocalAsterisk:
             base.remove("--die-with-parent")
         return [*base, *self._binds(), *command]
 
-    def _docker_run(self) -> list[str]:
+    @property
+    def in_container(self) -> bool:
+        return self.runtime == "container"
+
+    @property
+    def engine(self) -> containers.Engine:
+        """The container engine of the ``container`` runtime."""
+        if self._engine is None:
+            self._engine = containers.find_engine()
+        return self._engine
+
+    def _container_run(self, image: str) -> list[str]:
         p = self.paths
+        volumes = [
+            f"{p.etc}:/etc/asterisk",
+            f"{p.spool}:/var/spool/asterisk",
+            f"{p.log}:/var/log/asterisk",
+            f"{p.run}:/run/asterisk",
+        ]
         sounds = self.dialplan_dir / "sounds"
-        return [
-            "docker",
+        if sounds.is_dir():
+            volumes.append(f"{sounds}:/usr/share/asterisk/sounds/masking:ro")
+        return self.engine.command(
             "run",
             "--rm",
+            "--pull",
+            "never",
             "--name",
             self.name,
             "--network",
             "host",
-            "-v",
-            f"{p.etc}:/etc/asterisk",
-            "-v",
-            f"{p.spool}:/var/spool/asterisk",
-            "-v",
-            f"{p.log}:/var/log/asterisk",
-            "-v",
-            f"{p.run}:/run/asterisk",
-            "-v",
-            f"{sounds}:/usr/share/asterisk/sounds/masking:ro",
-            DOCKER_IMAGE,
-            "asterisk",
+            *(arg for volume in volumes for arg in ("--volume", volume)),
+            image,
+            "/usr/sbin/asterisk",
             "-f",
             "-C",
             "/etc/asterisk/asterisk.conf",
-        ]
+        )
 
     def cli(self, command: str, timeout: float = 10.0) -> str:
         """Run one Asterisk CLI command (``asterisk -rx``) and return its output."""
-        if self.use_docker:
-            argv = ["docker", "exec", self.name, "asterisk", "-rx", command]
+        env = None
+        if self.in_container:
+            argv = self.engine.command(
+                "exec", self.name, "/usr/sbin/asterisk", "-C", "/etc/asterisk/asterisk.conf"
+            )
+            env = self.engine.env
         else:
             if self.rootfs is None:
                 self.rootfs = rootfs_mod.ensure_rootfs(log=lambda _m: None)
             argv = self._bwrap("/usr/sbin/asterisk", "-C", "/etc/asterisk/asterisk.conf")
-            argv += ["-rx", command]
+        argv += ["-rx", command]
         try:
-            result = subprocess.run(argv, capture_output=True, timeout=timeout, check=False)
+            result = subprocess.run(
+                argv, capture_output=True, timeout=timeout, check=False, env=env
+            )
         except subprocess.TimeoutExpired as exc:
             raise AsteriskError(f"asterisk -rx {command!r} timed out") from exc
         out = result.stdout.decode(errors="replace")
@@ -371,15 +398,25 @@ class LocalAsterisk:
 
     # ------------------------------------------------------------------ lifecycle
     def start(self, timeout: float = 30.0) -> None:
-        """Render the configuration, launch Asterisk and wait until it is fully booted."""
-        if not self.use_docker and self.rootfs is None:
+        """Render the configuration, launch Asterisk and wait until it is fully booted.
+        Also a restart after :meth:`stop` or :meth:`kill` (the spool, astdb and
+        recordings stay)."""
+        env = None
+        if self.in_container:
+            try:
+                image = containers.asterisk_image(self.engine, log=self._log)
+            except (containers.ContainerError, rootfs_mod.RootfsError) as exc:
+                raise AsteriskError(f"no Asterisk image: {exc}") from exc
+            self.engine.remove_container(self.name)  # left over by a killed run
+            env = self.engine.env
+        elif self.rootfs is None:
             self.rootfs = rootfs_mod.ensure_rootfs(log=self._log)
         self.render()
         ctl = self.paths.run / "asterisk.ctl"
         with contextlib.suppress(FileNotFoundError):
             ctl.unlink()
-        if self.use_docker:
-            argv = self._docker_run()
+        if self.in_container:
+            argv = self._container_run(image)
         else:
             argv = self._bwrap(
                 "/usr/sbin/asterisk",
@@ -396,6 +433,7 @@ class LocalAsterisk:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                env=env,
             )
         self.pid = self.process.pid
         if not self.detach:
@@ -407,9 +445,9 @@ class LocalAsterisk:
             raise
         self.started_in = time.monotonic() - started
         self._log(
-            f"Asterisk {self.name} up in {self.started_in:.2f} s: SIP udp/{self.sip_address}, "
-            f"AMI 127.0.0.1:{self.ports.ami_port}, RTP {self.ports.rtp_start}-"
-            f"{self.ports.rtp_end}, state {self.state_dir}"
+            f"Asterisk {self.name} up in {self.started_in:.2f} s ({self.runtime}): SIP "
+            f"udp/{self.sip_address}, AMI 127.0.0.1:{self.ports.ami_port}, RTP "
+            f"{self.ports.rtp_start}-{self.ports.rtp_end}, state {self.state_dir}"
         )
 
     def _wait_booted(self, deadline: float) -> None:
@@ -421,7 +459,7 @@ class LocalAsterisk:
                     f"Asterisk exited with {self.process.returncode} while starting; "
                     f"last output:\n{_tail(self.output_file)}\n{_tail(self.log_file)}"
                 )
-            if ctl.exists() or self.use_docker:
+            if ctl.exists():
                 try:
                     left = max(1.0, deadline - time.monotonic())
                     self.cli("core waitfullybooted", timeout=left)
@@ -435,16 +473,57 @@ class LocalAsterisk:
         )
 
     def running(self) -> bool:
+        if self.process is not None and self.process.poll() is None:
+            return True
+        if self.in_container:
+            # the container outlives a killed `podman run` (and another process's up)
+            return self.engine.container_running(self.name)
+        if self.process is not None:
+            return False
+        return self.pid is not None and _pid_alive(self.pid)
+
+    def _process_alive(self) -> bool:
+        """The process this instance launched (bwrap, or the `podman run` client)."""
+        self._reap()
         if self.process is not None:
             return self.process.poll() is None
         return self.pid is not None and _pid_alive(self.pid)
 
+    def _end_process(self, signals: tuple[signal.Signals, ...], wait: float = 3.0) -> None:
+        """Wait for the launched process to exit, signalling its group if it does not
+        (the container's client exits by itself once the container is gone)."""
+        for sig in (None, *signals):
+            if not self._process_alive():
+                return
+            if sig is not None and self.pid is not None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(self.pid, sig)
+            end = time.monotonic() + wait
+            while time.monotonic() < end and self._process_alive():
+                time.sleep(0.05)
+
+    def kill(self) -> None:
+        """SIGKILL Asterisk (a crash, for fault tests); :meth:`start` brings it back."""
+        with contextlib.suppress(Exception):
+            atexit.unregister(self.stop)
+        if self.in_container:
+            self.engine.run("kill", "--signal", "KILL", self.name, check=False)
+            self.engine.remove_container(self.name)
+            self._end_process((signal.SIGKILL,))
+        elif self.pid is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.pid, signal.SIGKILL)
+            self._end_process((signal.SIGKILL,))
+
     def stop(self, timeout: float = 10.0) -> None:
-        """``core stop now``, then SIGTERM/SIGKILL to the whole process group."""
+        """``core stop now``, then SIGTERM/SIGKILL to the whole process group (the
+        container removed)."""
         with contextlib.suppress(Exception):
             atexit.unregister(self.stop)
         if self.pid is None or not self.running():
-            self._reap()
+            if self.in_container and self.pid is not None:
+                self.engine.remove_container(self.name)
+            self._end_process((signal.SIGTERM, signal.SIGKILL))
             return
         with contextlib.suppress(AsteriskError, OSError):
             self.cli("core stop now", timeout=5)
@@ -452,18 +531,9 @@ class LocalAsterisk:
         while time.monotonic() < deadline and self.running():
             self._reap()
             time.sleep(0.05)
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            if not self.running():
-                break
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.pid, sig)
-            end = time.monotonic() + 3
-            while time.monotonic() < end and self.running():
-                self._reap()
-                time.sleep(0.05)
-        if self.use_docker:
-            subprocess.run(["docker", "rm", "-f", self.name], capture_output=True, check=False)
-        self._reap()
+        if self.in_container:
+            self.engine.remove_container(self.name)
+        self._end_process((signal.SIGTERM, signal.SIGKILL))
 
     def _reap(self) -> None:
         if self.process is not None:
@@ -478,6 +548,7 @@ class LocalAsterisk:
         info: dict[str, Any] = {
             "name": self.name,
             "running": self.running(),
+            "runtime": self.runtime,
             "pid": self.pid,
             "ports": asdict(self.ports),
             "state_dir": str(self.state_dir),
@@ -514,7 +585,7 @@ class LocalAsterisk:
             "pid": self.pid,
             "ports": asdict(self.ports),
             "rootfs": str(self.rootfs) if self.rootfs else None,
-            "use_docker": self.use_docker,
+            "runtime": self.runtime,
             "ami_username": self.ami_username,
             "ami_secret": self.ami_secret,
             "ami_reload_username": self.ami_reload_username,
@@ -556,7 +627,7 @@ class LocalAsterisk:
             dialplan_dir=Path(data.get("dialplan_dir") or DIALPLAN_DIR),
             name=data.get("name"),
             detach=True,
-            use_docker=bool(data.get("use_docker")),
+            runtime=data.get("runtime", "bwrap"),
             log=log,
         )
         instance.pid = data.get("pid")

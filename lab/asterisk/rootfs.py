@@ -3,8 +3,9 @@
 No Docker engine is needed: the tree is made by ``mmdebstrap`` (Debian package
 ``mmdebstrap``) and Asterisk runs inside it under ``bwrap`` (Debian package
 ``bubblewrap``), sharing the host's network so its ports on 127.0.0.1 are reachable.
-When a Docker engine does run, :func:`docker_available` says so and the harness may run the
-image from ``docker/`` instead.
+The same tree is also the base of the Asterisk container image (:mod:`lab.containers`,
+``MASKING_ASTERISK_RUNTIME=container``); :func:`docker_available` tells whether a Docker
+engine answers (podman is preferred when installed).
 
 The tree is built into a temporary directory next to the target and renamed into place
 when complete; a marker file (:data:`MARKER`) inside records the package versions. A file

@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from lab.cli import asterisk_app, bench, demo
+from lab.cli import asterisk_app, bench, demo, stack_app
 from masking import logs
 from masking.cli import (
     appeals,
@@ -43,6 +43,7 @@ app.add_typer(hotline.hotline_app, name="hotline")
 app.add_typer(recordings.recordings_app, name="recordings")
 app.add_typer(telephony.dialplan_app, name="dialplan")
 app.add_typer(asterisk_app, name="asterisk")
+app.add_typer(stack_app, name="stack")
 app.command("reveal")(reveal.reveal)
 app.command("bindings")(reveal.list_bindings)
 app.command("reasons")(reveal.list_reasons)

@@ -2,37 +2,34 @@
 and the real service in front of it (the harness: tests/support/e2e.py).
 
 The root filesystem is built (once, cached: see lab.asterisk.rootfs) with mmdebstrap and
-Asterisk runs under bwrap. When that is impossible the e2e tests are skipped on a
-developer machine, and FAIL when the environment variable CI is set: in CI they must
-never be skipped.
+Asterisk runs under bwrap, or from the container image built on it when
+MASKING_ASTERISK_RUNTIME=container (podman or Docker; tests/e2e/test_asterisk_container.py
+always runs that way). When that is impossible the e2e tests are skipped on a developer
+machine, and FAIL when the environment variable CI is set: in CI they must never be
+skipped.
 """
 
 from __future__ import annotations
 
 import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from lab.asterisk import LocalAsterisk, Phone, Ports, Queue, RootfsError, ensure_rootfs
-from lab.asterisk.local import AsteriskError
-from lab.sipp import free_udp_port
-from masking.config import load_settings
+from lab.asterisk import RootfsError, ensure_rootfs
+from lab.asterisk.local import configured_runtime
 from masking.runtime import RuntimeThread
+from tests.support.containers import require_container_engine
 from tests.support.e2e import (
     E2E,
-    HOTLINE_AGENTS,
-    HOTLINE_DID,
-    HOTLINE_QUEUE,
-    PHONE_PASSWORDS,
-    SMOKE_DIALPLAN,
     Live,
     reset,
+    running_e2e,
+    running_service,
     seed_live,
 )
-from tests.support.environment import free_tcp_port, unavailable
+from tests.support.environment import unavailable
 
 
 @pytest.fixture(scope="session")
@@ -48,59 +45,16 @@ def rootfs() -> Path:
 
 @pytest.fixture(scope="session")
 def e2e(rootfs: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2E]:
-    workdir = tmp_path_factory.mktemp("e2e")
-    carrier_port = free_udp_port()
-    site_ports = {"desk1": free_udp_port(), "desk2": free_udp_port()}
-    # nothing listens here unless a test starts a FastAGI server on it
-    agi_port = free_tcp_port()
-    phones = [
-        Phone("desk1", PHONE_PASSWORDS["desk1"], contact=f"127.0.0.1:{site_ports['desk1']}"),
-        Phone("desk2", PHONE_PASSWORDS["desk2"], contact=f"127.0.0.1:{site_ports['desk2']}"),
-        Phone("desk3", PHONE_PASSWORDS["desk3"]),
-        Phone("smoke1", PHONE_PASSWORDS["smoke1"], context="smoke"),
-    ]
-    asterisk = LocalAsterisk(
-        workdir / "asterisk",
-        Ports.free(),
-        agi=f"127.0.0.1:{agi_port}",
-        carrier=f"127.0.0.1:{carrier_port}",
-        phones=phones,
-        queues=[Queue(HOTLINE_QUEUE, HOTLINE_AGENTS, (HOTLINE_DID,))],
-        extra_dialplan=SMOKE_DIALPLAN,
-        rootfs=rootfs,
-    )
-    try:
-        asterisk.start()
-    except AsteriskError as exc:
-        asterisk.stop()
-        pytest.fail(f"Asterisk did not start: {exc}")
-    try:
-        yield E2E(asterisk, workdir, carrier_port, agi_port, site_ports)
-    finally:
-        asterisk.stop()
+    if configured_runtime() == "container":
+        require_container_engine()
+    with running_e2e(tmp_path_factory.mktemp("e2e"), rootfs) as instance:
+        yield instance
 
 
 @pytest.fixture(scope="session")
 def live_service(e2e: E2E, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RuntimeThread]:
-    workdir = tmp_path_factory.mktemp("live")
-    settings = load_settings(
-        var_dir=workdir,
-        database_url=f"sqlite:///{workdir / 'masking.db'}",
-        redis_prefix=f"e2e:{uuid.uuid4().hex[:10]}:",
-        agi_port=free_tcp_port(),
-        ami_port=e2e.asterisk.ports.ami_port,
-        http_port=free_tcp_port(),
-        recordings_dir=e2e.asterisk.monitor_dir,
-        agi_request_timeout=2.0,
-    )
-    thread = RuntimeThread(settings).start()
-    try:
-        assert thread.runtime.ami is not None
-        thread.run(thread.runtime.ami.wait_connected(15))
+    with running_service(e2e, tmp_path_factory.mktemp("live")) as thread:
         yield thread
-    finally:
-        thread.stop()
-        thread.runtime.service.pool.flush()
 
 
 @pytest.fixture

@@ -13,23 +13,29 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 
-from lab.asterisk import LocalAsterisk
-from lab.sipp import Sipp, SippResult
+from lab.asterisk import LocalAsterisk, Phone, Ports, Queue
+from lab.asterisk.local import AsteriskError
+from lab.sipp import Sipp, SippResult, free_udp_port
 from masking import accounts, shipments, sites
+from masking.config import AsteriskRuntime, load_settings
 from masking.numbers import bindings
 from masking.reveal import reveal_number
 from masking.runtime import RuntimeThread
 from masking.service import MaskingService
 from masking.storage.models import Base, Binding, CallRecord
 from tests.support.calls import call_records
+from tests.support.environment import free_tcp_port
 from tests.support.factories import World
 
 # A TEST-ONLY context (not in dialplan/): record and dial the carrier, no AGI involved.
@@ -161,6 +167,68 @@ class E2E:
         urls = [s if isinstance(s, str) else f"agi://127.0.0.1:{s}" for s in servers]
         self.asterisk.agi_servers = ",".join(urls)
         self.asterisk.cli(f'dialplan set global MASKING_AGI_SERVERS "{self.asterisk.agi_servers}"')
+
+
+@contextmanager
+def running_e2e(
+    workdir: Path, rootfs: Path, runtime: AsteriskRuntime | None = None
+) -> Iterator[E2E]:
+    """The e2e Asterisk on free ports (``runtime``: None is the setting
+    MASKING_ASTERISK_RUNTIME), stopped on the way out."""
+    carrier_port = free_udp_port()
+    site_ports = {"desk1": free_udp_port(), "desk2": free_udp_port()}
+    # nothing listens here unless a test starts a FastAGI server on it
+    agi_port = free_tcp_port()
+    phones = [
+        Phone("desk1", PHONE_PASSWORDS["desk1"], contact=f"127.0.0.1:{site_ports['desk1']}"),
+        Phone("desk2", PHONE_PASSWORDS["desk2"], contact=f"127.0.0.1:{site_ports['desk2']}"),
+        Phone("desk3", PHONE_PASSWORDS["desk3"]),
+        Phone("smoke1", PHONE_PASSWORDS["smoke1"], context="smoke"),
+    ]
+    asterisk = LocalAsterisk(
+        workdir / "asterisk",
+        Ports.free(),
+        agi=f"127.0.0.1:{agi_port}",
+        carrier=f"127.0.0.1:{carrier_port}",
+        phones=phones,
+        queues=[Queue(HOTLINE_QUEUE, HOTLINE_AGENTS, (HOTLINE_DID,))],
+        extra_dialplan=SMOKE_DIALPLAN,
+        rootfs=rootfs,
+        runtime=runtime,
+    )
+    try:
+        asterisk.start()
+    except AsteriskError as exc:
+        asterisk.stop()
+        pytest.fail(f"Asterisk did not start: {exc}")
+    try:
+        yield E2E(asterisk, workdir, carrier_port, agi_port, site_ports)
+    finally:
+        asterisk.stop()
+
+
+@contextmanager
+def running_service(e2e: E2E, workdir: Path) -> Iterator[RuntimeThread]:
+    """The real service (SQLite in ``workdir``, Redis under a prefix of its own) connected
+    to the e2e Asterisk's AMI, stopped on the way out."""
+    settings = load_settings(
+        var_dir=workdir,
+        database_url=f"sqlite:///{workdir / 'masking.db'}",
+        redis_prefix=f"e2e:{uuid.uuid4().hex[:10]}:",
+        agi_port=free_tcp_port(),
+        ami_port=e2e.asterisk.ports.ami_port,
+        http_port=free_tcp_port(),
+        recordings_dir=e2e.asterisk.monitor_dir,
+        agi_request_timeout=2.0,
+    )
+    thread = RuntimeThread(settings).start()
+    try:
+        assert thread.runtime.ami is not None
+        thread.run(thread.runtime.ami.wait_connected(15))
+        yield thread
+    finally:
+        thread.stop()
+        thread.runtime.service.pool.flush()
 
 
 def log_tail(e2e: E2E, lines: int = 40) -> str:
