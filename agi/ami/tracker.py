@@ -117,8 +117,12 @@ class CallTracker:
         *,
         recording_delays: Iterable[float] = (1.0, 5.0),
         monotonic: Callable[[], float] = time.monotonic,
+        asterisk: str | None = None,
     ) -> None:
         self.service = service
+        # the name (systemname) of the Asterisk whose events come here, when several are
+        # active at once: reconciliation then settles its records only
+        self.asterisk = asterisk or None
         self.recording_delays = tuple(recording_delays)
         self.monotonic = monotonic
         self._by_channel: OrderedDict[str, str] = OrderedDict()
@@ -426,6 +430,8 @@ class CallTracker:
     async def reconcile(self, ami: AmiConnection) -> list[str]:
         """Close records whose calls Asterisk no longer has; returns the closed ids."""
         async with self._reconcile_lock:
+            if self.asterisk is not None and not await self._attached_to_own(ami):
+                return []
             now = self.service.clock()
             channels = await ami.live_channels()
             alive_channels: set[str] = set()
@@ -455,6 +461,7 @@ class CallTracker:
                 alive_ids,
                 now,
                 alive_channel_ids=alive_channels,
+                asterisk=self.asterisk,
             )
             for call_id in closed:
                 self.forget(call_id)
@@ -465,6 +472,24 @@ class CallTracker:
                 len(closed),
             )
             return closed
+
+    async def _attached_to_own(self, ami: AmiConnection) -> bool:
+        """The Asterisk at the other end is the one named: its live channels are the ones
+        of our records (a wrong MASKING_AMI_HOST would make every live call of the named
+        Asterisk look gone). Asked at every reconciliation: an address may move."""
+        reply = await ami.send_action({"Action": "CoreSettings"}, as_list=False)
+        systemname = header(reply, "SystemName")
+        if systemname != self.asterisk:
+            log.error(
+                "AMI reconcile skipped: MASKING_ASTERISK_NAME is %r but the Asterisk at "
+                "%s:%s says its systemname is %r; no record is closed until they agree",
+                self.asterisk,
+                ami.host,
+                ami.port,
+                systemname[:40],
+            )
+            return False
+        return True
 
     async def _answered_meanwhile(self, bridged: set[str]) -> None:
         """Calls whose channels Asterisk shows in a bridge, not seen answered here: their

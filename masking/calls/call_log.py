@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from masking.campaigns import worklist
@@ -450,8 +450,14 @@ def reconcile(
     grace: timedelta = RECONCILE_GRACE,
     stale_after: timedelta = ABANDONED_AFTER,
     recordings_dir: Path | None = None,
+    asterisk: str | None = None,
 ) -> list[str]:
     """Close every in-progress record whose call is no longer live in Asterisk.
+
+    ``asterisk``: the name of the Asterisk the live ids come from, when several are
+    active at once; only its records are looked at (another Asterisk's live calls are
+    not in its snapshot), and records of no Asterisk (written before the names were
+    set) only once they are stale. None: the deployment's only Asterisk, every record.
 
     A record is live when its id is in ``alive_call_ids`` (MASKING_CALL_ID of a live
     channel) or its calling channel / linked id is in ``alive_channel_ids``. Records
@@ -461,6 +467,14 @@ def reconcile(
     """
     directory = recordings_dir or service.settings.effective_recordings_dir
     closed: list[str] = []
+    scope = []
+    if asterisk is not None:
+        scope.append(
+            or_(
+                CallRecord.asterisk == asterisk,
+                and_(CallRecord.asterisk.is_(None), CallRecord.started_at < now - stale_after),
+            )
+        )
     with service.db.session() as session:
         rows = session.scalars(
             select(CallRecord)
@@ -468,6 +482,7 @@ def reconcile(
                 CallRecord.disposition == Disposition.IN_PROGRESS,
                 CallRecord.ended_at.is_(None),
                 CallRecord.started_at < now - grace,
+                *scope,
             )
             .with_for_update()
         ).all()

@@ -263,6 +263,37 @@ async def test_reconcile_on_connect_and_on_fully_booted(
     await eventually(lambda: len(ami.named("CoreShowChannels")) > reconciles)
 
 
+async def test_a_named_tracker_reconciles_its_own_asterisk_only(
+    ami: FakeAmi, service: MaskingService, world: World, clock: FakeClock
+) -> None:
+    """Several Asterisk servers at once: the tracker of ast-a closes ast-a's finished
+    calls, never ast-b's (not in its snapshot), and closes nothing while the Asterisk it
+    reaches does not say it is ast-a (a wrong MASKING_AMI_HOST)."""
+    on_a = operator_call(service, world, "PVZ1-00000", "ast-a-1700000000.1")
+    on_b = operator_call(service, world, "PVZ1-00001", "ast-b-1700000000.1")
+    clock.advance(minutes=2)
+    ami.systemname = "ast-b"
+    client = AmiClient(
+        host="127.0.0.1",
+        port=ami.port,
+        username="masking",
+        secret="s3cret",
+        service=service,
+        asterisk="ast-a",
+        recording_delays=(0.05,),
+    )
+    try:
+        await connected(client)
+        assert await client.reconcile() == []
+        assert ami.named("CoreShowChannels") == []
+        ami.systemname = "ast-a"
+        assert await client.reconcile() == [on_a]
+    finally:
+        await client.close()
+    assert call_record(service, on_a).disposition == "failed"
+    assert call_record(service, on_b).ended_at is None
+
+
 async def test_a_call_bridged_before_the_login_is_answered(
     ami: FakeAmi, client: AmiClient, service: MaskingService, world: World, clock: FakeClock
 ) -> None:
