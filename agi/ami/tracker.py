@@ -430,7 +430,8 @@ class CallTracker:
     async def reconcile(self, ami: AmiConnection) -> list[str]:
         """Close records whose calls Asterisk no longer has; returns the closed ids."""
         async with self._reconcile_lock:
-            if self.asterisk is not None and not await self._attached_to_own(ami):
+            asterisks = await self._own_asterisks(ami)
+            if asterisks is None:
                 return []
             now = self.service.clock()
             channels = await ami.live_channels()
@@ -461,7 +462,7 @@ class CallTracker:
                 alive_ids,
                 now,
                 alive_channel_ids=alive_channels,
-                asterisk=self.asterisk,
+                asterisks=asterisks,
             )
             for call_id in closed:
                 self.forget(call_id)
@@ -473,12 +474,18 @@ class CallTracker:
             )
             return closed
 
-    async def _attached_to_own(self, ami: AmiConnection) -> bool:
-        """The Asterisk at the other end is the one named: its live channels are the ones
-        of our records (a wrong MASKING_AMI_HOST would make every live call of the named
-        Asterisk look gone). Asked at every reconciliation: an address may move."""
+    async def _own_asterisks(self, ami: AmiConnection) -> set[str | None] | None:
+        """Whose records this Asterisk's live channels speak for (see
+        :func:`masking.calls.call_log.reconcile`), from the systemname it reports: named
+        (MASKING_ASTERISK_NAME), the records of that name, and nothing at all (None) while
+        the Asterisk at the other end says another name (a wrong MASKING_AMI_HOST would
+        make every live call of the named one look gone); unnamed (one Asterisk per
+        deployment), the records of no Asterisk and of its systemname. Asked at every
+        reconciliation: an address may move."""
         reply = await ami.send_action({"Action": "CoreSettings"}, as_list=False)
         systemname = header(reply, "SystemName")
+        if self.asterisk is None:
+            return {None, systemname} if systemname else {None}
         if systemname != self.asterisk:
             log.error(
                 "AMI reconcile skipped: MASKING_ASTERISK_NAME is %r but the Asterisk at "
@@ -488,8 +495,8 @@ class CallTracker:
                 ami.port,
                 systemname[:40],
             )
-            return False
-        return True
+            return None
+        return {self.asterisk}
 
     async def _answered_meanwhile(self, bridged: set[str]) -> None:
         """Calls whose channels Asterisk shows in a bridge, not seen answered here: their

@@ -13,13 +13,13 @@ writes cost one commit per batch, not one per event.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import false, or_, select
 from sqlalchemy.orm import Session
 
 from masking.campaigns import worklist
@@ -450,14 +450,14 @@ def reconcile(
     grace: timedelta = RECONCILE_GRACE,
     stale_after: timedelta = ABANDONED_AFTER,
     recordings_dir: Path | None = None,
-    asterisk: str | None = None,
+    asterisks: Collection[str | None] | None = None,
 ) -> list[str]:
     """Close every in-progress record whose call is no longer live in Asterisk.
 
-    ``asterisk``: the name of the Asterisk the live ids come from, when several are
-    active at once; only its records are looked at (another Asterisk's live calls are
-    not in its snapshot), and records of no Asterisk (written before the names were
-    set) only once they are stale. None: the deployment's only Asterisk, every record.
+    ``asterisks``: the records of which Asterisk servers (their names; None: records of
+    no Asterisk) the live ids speak for: those of the Asterisk they come from. Another
+    Asterisk's live calls are not in its snapshot, so its records are closed only once
+    stale. None: every record (the snapshot covers every call).
 
     A record is live when its id is in ``alive_call_ids`` (MASKING_CALL_ID of a live
     channel) or its calling channel / linked id is in ``alive_channel_ids``. Records
@@ -468,11 +468,13 @@ def reconcile(
     directory = recordings_dir or service.settings.effective_recordings_dir
     closed: list[str] = []
     scope = []
-    if asterisk is not None:
+    if asterisks is not None:
+        names = sorted(name for name in asterisks if name is not None)
         scope.append(
             or_(
-                CallRecord.asterisk == asterisk,
-                and_(CallRecord.asterisk.is_(None), CallRecord.started_at < now - stale_after),
+                CallRecord.asterisk.in_(names),
+                CallRecord.asterisk.is_(None) if None in asterisks else false(),
+                CallRecord.started_at < now - stale_after,
             )
         )
     with service.db.session() as session:

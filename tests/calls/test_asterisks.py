@@ -65,22 +65,22 @@ def test_reconciliation_of_one_asterisk_settles_its_own_records(
     clock.advance(minutes=2)
     # ast-a shows no live channel: its call is over; ast-b's live call and the record
     # of no Asterisk are none of its business
-    assert call_log.reconcile(service, set(), clock.now, asterisk="ast-a") == [on_a]
+    assert call_log.reconcile(service, set(), clock.now, asterisks={"ast-a"}) == [on_a]
     assert call_record(service, on_a).disposition == "failed"
     assert call_record(service, on_b).ended_at is None
     assert call_record(service, legacy).ended_at is None
     # ast-b's call is alive on ast-b (its channel), then gone
     assert (
         call_log.reconcile(
-            service, set(), clock.now, asterisk="ast-b", alive_channel_ids={"ast-b-1764530000.1"}
+            service, set(), clock.now, asterisks={"ast-b"}, alive_channel_ids={"ast-b-1764530000.1"}
         )
         == []
     )
-    assert call_log.reconcile(service, set(), clock.now, asterisk="ast-b") == [on_b]
+    assert call_log.reconcile(service, set(), clock.now, asterisks={"ast-b"}) == [on_b]
     assert call_record(service, legacy).ended_at is None
     # a record of no Asterisk (from before the names were set) closes once stale
     clock.advance(hours=5)
-    assert call_log.reconcile(service, set(), clock.now, asterisk="ast-a") == [legacy]
+    assert call_log.reconcile(service, set(), clock.now, asterisks={"ast-a"}) == [legacy]
     assert call_record(service, legacy).disposition == "failed"
 
 
@@ -93,3 +93,19 @@ def test_reconciliation_without_a_name_settles_every_record(
     legacy = operator_call(service, world, "PVZ1-00001", "1764530000.1")
     clock.advance(minutes=2)
     assert sorted(call_log.reconcile(service, set(), clock.now)) == sorted([on_a, legacy])
+
+
+def test_reconciliation_of_an_unnamed_asterisk(
+    service: MaskingService, world: World, clock: FakeClock
+) -> None:
+    """An instance without a name reconciles the records of no Asterisk and of its own
+    systemname: a second Asterisk left unnamed by mistake keeps its live calls."""
+    on_a = operator_call(service, world, "PVZ1-00000", "ast-a-1764530000.1")
+    on_b = operator_call(service, world, "PVZ1-00001", "ast-b-1764530000.1")
+    legacy = operator_call(service, world, "PVZ1-00002", "1764530000.1")
+    clock.advance(minutes=2)
+    closed = call_log.reconcile(service, set(), clock.now, asterisks={None, "ast-a"})
+    assert sorted(closed) == sorted([on_a, legacy])
+    assert call_record(service, on_b).ended_at is None
+    clock.advance(hours=5)  # stale: closed by whichever reconciliation sees it first
+    assert call_log.reconcile(service, set(), clock.now, asterisks={None, "ast-a"}) == [on_b]
