@@ -135,6 +135,7 @@ def test_each_asterisk_is_tracked_by_the_instance_attached_to_it(pair: Pair) -> 
     a, b, instances = pair.fleet.e2e, pair.b, pair.fleet.instances
     assert TRACKS + a.asterisk.name in instances[0].log()
     assert TRACKS + b.asterisk.name in instances[1].log()
+    assert instances.trackers() == [0, 1]
     assert instances.leaders() == [0]  # timers and the dialer: one leader for both
     for instance in instances:  # each checked its Asterisk's systemname and reconciled
         wait_logged(instance.log, "AMI reconcile: ")
