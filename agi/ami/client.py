@@ -35,14 +35,12 @@ class AmiClient(AmiConnection):
         asterisk: str | None = None,
         **options: Any,
     ) -> None:
-        tracker = (
-            CallTracker(service, recording_delays=recording_delays, asterisk=asterisk)
-            if service
-            else None
-        )
+        tracker = CallTracker(service, recording_delays=recording_delays) if service else None
         super().__init__(listener=tracker, track_events=track_events, **options)
         self.service = service
         self.tracker = tracker
+        if tracker is not None:
+            tracker.asterisk = asterisk or None
         self.originator = AmiOriginator(self, service=service, tracker=tracker)
 
     @classmethod
