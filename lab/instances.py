@@ -7,8 +7,11 @@ Asterisk, whose dialplan lists their FastAGI servers in ``MASKING_AGI_SERVERS`` 
 stopped or restarted by its index; its ports stay the same across restarts, so the
 dialplan's list stays right.
 
-Which instance leads (AMI event tracking, timers) is read from the instances' logs
-("leader duties start" / "leadership lost", :mod:`masking.runtime`, :mod:`masking.leader`).
+Which instance leads (timers, dialer) and which tracks its Asterisk's AMI events is read
+from the instances' logs ("leader duties start" / "leadership lost", "AMI event tracking
+starts" / "tracker lock lost": :mod:`masking.runtime`, :mod:`masking.leader`). Several
+Asterisk servers: give each instance its own ``MASKING_AMI_PORT`` and
+``MASKING_ASTERISK_NAME`` in :attr:`ServiceInstance.env` before it starts.
 PostgreSQL is the database for several instances (the leader lock is an advisory lock);
 SQLite works for instances on one host (a file lock in a shared var dir) but is not what
 this is for.
@@ -38,6 +41,8 @@ SERVE = "from masking.cli.main import main; main()"
 READY_LINE = "masking is serving"
 LEADS_LINE = "leader duties start"
 DEPOSED_LINE = "leadership lost"
+TRACKS_LINE = "AMI event tracking starts"
+UNTRACKED_LINE = "tracker lock lost"
 
 
 class InstanceError(RuntimeError):
@@ -210,6 +215,14 @@ class ServiceInstance:
         text = self.log()
         return text.count(LEADS_LINE) > text.count(DEPOSED_LINE)
 
+    @property
+    def tracks(self) -> bool:
+        """It runs and tracks the AMI events of its Asterisk (since it started)."""
+        if not self.running:
+            return False
+        text = self.log()
+        return text.count(TRACKS_LINE) > text.count(UNTRACKED_LINE)
+
 
 class ServiceInstances:
     """``count`` instances on one database and one Redis, talking AMI to one Asterisk.
@@ -315,6 +328,10 @@ class ServiceInstances:
     def leaders(self) -> list[int]:
         """The indices of the instances that lead now (one, when all is well)."""
         return [instance.index for instance in self.instances if instance.leads]
+
+    def trackers(self) -> list[int]:
+        """The indices of the instances tracking their Asterisk now (one per Asterisk)."""
+        return [instance.index for instance in self.instances if instance.tracks]
 
     def wait_leader(self, timeout: float = 15.0, *, not_: int | None = None) -> int:
         """The index of the one leader, once there is exactly one (and it is not ``not_``)."""

@@ -19,6 +19,8 @@ import phonenumbers
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from masking.shapes import is_asterisk_name
+
 
 def _default_var_dir() -> Path:
     """``var/`` of the source checkout when running from one (the README's commands),
@@ -79,6 +81,11 @@ class Settings(BaseSettings):
     ami_port: int = Field(5038, ge=1, le=65535)
     ami_username: str = "masking"
     ami_secret: str = "masking"  # noqa: S105 - local default, overridden in production
+    # the name of the Asterisk at ami_host: its systemname (asterisk.conf). Set on every
+    # instance when several Asterisk servers are active at once: each Asterisk's calls
+    # are then tracked and reconciled by one instance attached to it. Empty: one
+    # Asterisk per deployment, tracked by one instance (every call record is its own).
+    asterisk_name: str = ""
     # the separate AMI user of `masking dialplan reload` (write=command,reporting)
     ami_reload_username: str = "masking-reload"
     ami_reload_secret: str = "masking-reload"  # noqa: S105 - local lab default
@@ -122,6 +129,13 @@ class Settings(BaseSettings):
     @classmethod
     def _peer_networks(cls, value: str) -> str:
         parse_networks(value)
+        return value
+
+    @field_validator("asterisk_name")
+    @classmethod
+    def _asterisk_name_shape(cls, value: str) -> str:
+        if value and not is_asterisk_name(value):
+            raise ValueError("must be 1-40 characters of A-Z a-z 0-9 _ . - (the systemname)")
         return value
 
     @field_validator("agi_secret")

@@ -1,6 +1,12 @@
 """Leader election: exactly one process of a deployment (every worker of every instance
-sharing the database) holds the leadership and runs the duties that must run once: AMI
-event tracking, the scheduler, the progressive dialer, reconciliation.
+sharing the database) holds the leadership and runs the duties that must run once: the
+scheduler and the progressive dialer.
+
+AMI event tracking and reconciliation have a leadership of their own per Asterisk
+(:func:`tracking_lock_for`, a lock named after ``MASKING_ASTERISK_NAME``): among the
+processes attached to one Asterisk exactly one tracks it, and every Asterisk of the
+deployment is tracked once. Without a name (one Asterisk per deployment) there is one
+tracking lock for the deployment, held by any of its processes.
 
 The lock lives where the deployment's truth lives, the database:
 
@@ -40,8 +46,15 @@ from masking.config import Settings
 log = logging.getLogger("masking.leader")
 
 LOCK_FILE = "leader.lock"
+
+
+def advisory_key(name: str) -> int:
+    """A PostgreSQL advisory lock key (signed 64 bits) for the lock called ``name``."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
 # one advisory lock key for every deployment: advisory locks are scoped to one database
-ADVISORY_KEY = int.from_bytes(hashlib.sha256(b"masking:leader").digest()[:8], "big", signed=True)
+ADVISORY_KEY = advisory_key("masking:leader")
 
 
 class LeaderLock(Protocol):
@@ -99,8 +112,16 @@ class FileLeaderLock:
 class PostgresLeaderLock:
     """``pg_try_advisory_lock`` on a dedicated connection (not from the pool)."""
 
-    def __init__(self, url: str, *, idle_timeout_ms: int = 10_000) -> None:
-        self.description = "PostgreSQL advisory lock"
+    def __init__(
+        self,
+        url: str,
+        *,
+        idle_timeout_ms: int = 10_000,
+        key: int = ADVISORY_KEY,
+        description: str = "PostgreSQL advisory lock",
+    ) -> None:
+        self.description = description
+        self.key = key
         self.idle_timeout_ms = idle_timeout_ms
         self._engine = create_engine(
             url,
@@ -130,7 +151,7 @@ class PostgresLeaderLock:
             connection.execute(text("SET tcp_keepalives_interval = 2"))
             connection.execute(text("SET tcp_keepalives_count = 2"))
             got = connection.execute(
-                text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_KEY}
+                text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key}
             ).scalar()
         except BaseException:
             connection.close()
@@ -164,7 +185,7 @@ class PostgresLeaderLock:
         connection = self._connection
         if connection is not None:
             with contextlib.suppress(Exception):
-                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_KEY})
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self.key})
         self._drop()
 
     def dispose(self) -> None:
@@ -179,6 +200,25 @@ def lock_for(settings: Settings) -> LeaderLock:
         return PostgresLeaderLock(url)
     if url.startswith("sqlite"):
         return FileLeaderLock(settings.var_dir / LOCK_FILE)
+    raise ValueError("leader election supports PostgreSQL and SQLite")
+
+
+def tracking_lock_for(settings: Settings) -> LeaderLock:
+    """The lock of AMI event tracking and reconciliation for the Asterisk this process is
+    attached to (``MASKING_ASTERISK_NAME``; empty: the deployment's only Asterisk)."""
+    name = settings.asterisk_name
+    url = settings.effective_database_url
+    if url.startswith("postgresql"):
+        label = f"masking:tracker:{name}"
+        return PostgresLeaderLock(
+            url,
+            key=advisory_key(label),
+            description=f"PostgreSQL advisory lock {label}",
+        )
+    if url.startswith("sqlite"):
+        # the name's shape (masking.shapes.ASTERISK_NAME_RE) is safe in a file name
+        file = f"tracker-{name}.lock" if name else "tracker.lock"
+        return FileLeaderLock(settings.var_dir / file)
     raise ValueError("leader election supports PostgreSQL and SQLite")
 
 
@@ -199,8 +239,11 @@ class Leadership:
         retry_interval: float = 1.5,
         check_interval: float = 1.0,
         check_timeout: float = 5.0,
+        role: str = "leader",
     ) -> None:
         self.lock = lock
+        # in the log lines: "leader" (the deployment's), "tracker" (an Asterisk's AMI tracking)
+        self.role = role
         self.on_elected = on_elected
         self.on_deposed = on_deposed
         self.retry_interval = retry_interval
@@ -218,7 +261,7 @@ class Leadership:
             self.is_leader = await self._attempt()
             if self.is_leader:
                 self.terms += 1
-                log.info("leader (%s), pid %s", self.lock.description, os.getpid())
+                log.info("%s (%s), pid %s", self.role, self.lock.description, os.getpid())
         return self.is_leader
 
     async def _attempt(self) -> bool:
@@ -241,7 +284,7 @@ class Leadership:
     async def start(self) -> None:
         if self._task is None:
             self._stopping.clear()
-            self._task = asyncio.create_task(self._loop(), name="masking-leadership")
+            self._task = asyncio.create_task(self._loop(), name=f"masking-{self.role}")
 
     async def _loop(self) -> None:
         if self.is_leader:
@@ -249,7 +292,12 @@ class Leadership:
         while not self._stopping.is_set():
             if self.is_leader:
                 if not await self._held():
-                    log.error("leadership lost (%s); leader duties stop", self.lock.description)
+                    log.error(
+                        "%s lost (%s); %s duties stop",
+                        "leadership" if self.role == "leader" else f"{self.role} lock",
+                        self.lock.description,
+                        self.role,
+                    )
                     self.is_leader = False
                     await self._deposed()
                     await self._release()

@@ -8,13 +8,14 @@ tests run it in a thread with :class:`RuntimeThread`). Nothing else builds these
 Start-up order: the exposure check (:func:`check_exposure`), schema upgrade, live state
 restored from the database (a dead Redis is logged, not fatal: every call then fails
 closed until it is back), FastAGI, AMI (connects and reconnects by itself), HTTP, then
-the leader election (:mod:`masking.leader`). Only the leader of the deployment (one
-process among all workers and instances sharing the database) runs the leader duties:
-AMI event tracking and reconciliation, the scheduler (case events to the webhook,
-overdue appeals closed) and the progressive dialer (``agi/progressive.py``: campaign
-calls through the AMI originator). Every process keeps an AMI connection without events,
-so click-to-call works from any of them. When the leader dies another process takes
-over within a few seconds.
+the leader elections (:mod:`masking.leader`). Only the leader of the deployment (one
+process among all workers and instances sharing the database) runs the scheduler (case
+events to the webhook, overdue appeals closed) and the progressive dialer
+(``agi/progressive.py``: campaign calls through the AMI originator). AMI event tracking
+and reconciliation have their own election per Asterisk (``MASKING_ASTERISK_NAME``):
+one process among those attached to an Asterisk tracks it. Every process keeps an AMI
+connection without events, so click-to-call works from any of them. When a leader dies
+another process takes over within a few seconds.
 SIGTERM / SIGINT stop accepting and let in-flight AGI requests finish.
 
 ``masking serve --workers N`` (:func:`supervise`): the parent upgrades the schema and
@@ -53,7 +54,7 @@ from masking import metrics, redis_client
 from masking.calls.desk import MaskingCallDesk
 from masking.cases import appeals, outbox, webhook
 from masking.config import ConfigError, Settings, is_loopback_host
-from masking.leader import LeaderLock, Leadership, lock_for
+from masking.leader import LeaderLock, Leadership, lock_for, tracking_lock_for
 from masking.monitoring import Readiness
 from masking.numbers import bindings
 from masking.numbers.pool import PoolError
@@ -108,7 +109,9 @@ class Runtime:
 
     ``reuse_port``: FastAGI shares its port with the other workers. ``prepare`` False:
     the parent already upgraded the schema and restored the live state. ``leader_lock``:
-    the deployment's lock (default: :func:`masking.leader.lock_for` the settings).
+    the deployment's lock (default: :func:`masking.leader.lock_for` the settings);
+    ``tracking_lock``: the lock of AMI tracking for this process's Asterisk (default:
+    :func:`masking.leader.tracking_lock_for` the settings).
     """
 
     def __init__(
@@ -119,6 +122,7 @@ class Runtime:
         reuse_port: bool = False,
         prepare: bool = True,
         leader_lock: LeaderLock | None = None,
+        tracking_lock: LeaderLock | None = None,
     ) -> None:
         check_exposure(settings)
         self.settings = settings
@@ -131,7 +135,9 @@ class Runtime:
         self._http: uvicorn.Server | None = None
         self._http_task: asyncio.Task[None] | None = None
         self._leader_lock = leader_lock
+        self._tracking_lock = tracking_lock
         self.leadership: Leadership | None = None
+        self.tracking: Leadership | None = None
         self.scheduler: Scheduler | None = None
         self.dialer: ProgressiveDialer | None = None
         self._stopping = False
@@ -153,6 +159,11 @@ class Runtime:
     def is_leader(self) -> bool:
         return self.leadership is not None and self.leadership.is_leader
 
+    @property
+    def is_tracking(self) -> bool:
+        """This process tracks AMI events of its Asterisk (and reconciles its records)."""
+        return self.tracking is not None and self.tracking.is_leader
+
     async def start(self) -> None:
         s = self.settings
         if self.prepare:
@@ -171,9 +182,16 @@ class Runtime:
         self.leadership = Leadership(
             self._leader_lock or lock_for(s), on_elected=self._lead, on_deposed=self._follow
         )
-        # a process that leads from the start logs in to AMI with events at once
-        leading = await self.leadership.try_now()
-        self.ami = AmiClient.from_settings(s, self.service, track_events=leading)
+        self.tracking = Leadership(
+            self._tracking_lock or tracking_lock_for(s),
+            on_elected=self._track,
+            on_deposed=self._untrack,
+            role="tracker",
+        )
+        # a process that tracks from the start logs in to AMI with events at once
+        tracking = await self.tracking.try_now()
+        await self.leadership.try_now()
+        self.ami = AmiClient.from_settings(s, self.service, track_events=tracking)
         await self.ami.start()
         if self.with_http:
             ami = self.ami
@@ -205,6 +223,7 @@ class Runtime:
                 self._http_task.result()  # raises: e.g. the port is taken
                 raise RuntimeError(f"HTTP server on {s.http_host}:{s.http_port} stopped")
             log.info("console on http://%s:%s/", s.http_host, s.http_port)
+        await self.tracking.start()
         await self.leadership.start()
 
     async def _serve_http(self, server: uvicorn.Server) -> None:
@@ -216,11 +235,23 @@ class Runtime:
             s = self.settings
             raise OSError(f"the console cannot listen on {s.http_host}:{s.http_port}") from None
 
-    async def _lead(self) -> None:
-        """Elected: track AMI events (and reconcile), run the timers and the dialer."""
+    async def _track(self) -> None:
+        """Elected for this process's Asterisk: track its AMI events and reconcile."""
         assert self.ami is not None
-        log.info("leader duties start: AMI event tracking, scheduler, progressive dialer")
+        log.info(
+            "AMI event tracking starts for Asterisk %s",
+            self.settings.asterisk_name or "(the deployment's only one)",
+        )
         await self.ami.set_tracking(True)
+
+    async def _untrack(self) -> None:
+        if self.ami is not None and not self._stopping:
+            await self.ami.set_tracking(False)
+
+    async def _lead(self) -> None:
+        """Elected: run the timers and the dialer."""
+        assert self.ami is not None
+        log.info("leader duties start: scheduler, progressive dialer")
         s = self.settings
         self.scheduler = Scheduler(self.scheduled_jobs(), s.scheduler_interval, self.service.clock)
         await self.scheduler.start()
@@ -236,13 +267,13 @@ class Runtime:
         scheduler, self.scheduler = self.scheduler, None
         if scheduler is not None:
             await scheduler.stop()
-        if self.ami is not None and not self._stopping:
-            await self.ami.set_tracking(False)
 
     async def stop(self) -> None:
         self._stopping = True
         if self.leadership is not None:
             await self.leadership.stop()
+        if self.tracking is not None:
+            await self.tracking.stop()
         if self._http is not None:
             self._http.should_exit = True
             if self._http_task is not None:

@@ -34,6 +34,11 @@ REASON_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 DIGITS_RE = re.compile(r"^\+?[0-9]{3,20}$")
 # A caller ID number the service presents (a virtual number): "+" and digits only.
 CALLERID_NUMBER_RE = re.compile(r"^\+?[0-9]{1,20}$")
+# An Asterisk server's name (MASKING_ASTERISK_NAME, call records): its ``systemname``
+# (asterisk.conf), which prefixes the uniqueid of every channel it creates.
+ASTERISK_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
+# a channel's uniqueid when its Asterisk has a systemname: "<systemname>-<epoch>.<sequence>"
+_NAMED_UNIQUEID_RE = re.compile(r"^(.+)-[0-9]{1,12}\.[0-9]{1,12}$")
 
 
 class AdminError(ValueError):
@@ -54,6 +59,20 @@ def is_digits(value: str | None) -> bool:
 
 def is_callerid_number(value: str | None) -> bool:
     return bool(CALLERID_NUMBER_RE.match(value or ""))
+
+
+def is_asterisk_name(value: str | None) -> bool:
+    return bool(ASTERISK_NAME_RE.match(value or ""))
+
+
+def asterisk_of_channel(uniqueid: str | None) -> str | None:
+    """The name of the Asterisk that created the channel ``uniqueid``: the ``systemname``
+    prefix Asterisk puts on every uniqueid when one is set. None without one (or for
+    anything that is not such a uniqueid)."""
+    match = _NAMED_UNIQUEID_RE.match(uniqueid or "")
+    if match is None or not is_asterisk_name(match[1]):
+        return None
+    return match[1]
 
 
 def check_endpoint(name: str) -> str:

@@ -18,15 +18,23 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from masking.config import load_settings
-from masking.leader import ADVISORY_KEY, FileLeaderLock, PostgresLeaderLock, lock_for
+from masking.config import ConfigError, load_settings
+from masking.leader import (
+    ADVISORY_KEY,
+    FileLeaderLock,
+    LeaderLock,
+    PostgresLeaderLock,
+    advisory_key,
+    lock_for,
+    tracking_lock_for,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
 # a process that only runs for leadership and says when it wins or loses it
 CANDIDATE = """
 import asyncio, os, sys
-from masking.config import load_settings
+from masking.config import ConfigError, load_settings
 from masking.leader import Leadership, lock_for
 
 async def main() -> None:
@@ -179,3 +187,54 @@ def test_one_process_two_file_locks(tmp_path: Path) -> None:
     assert second.try_acquire()
     assert (tmp_path / "l").read_text().strip() == str(os.getpid())
     second.release()
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_one_tracker_per_asterisk(
+    tmp_path: Path, database: str, request: pytest.FixtureRequest
+) -> None:
+    """AMI tracking is elected per Asterisk: two processes attached to one Asterisk, one
+    tracks it; processes attached to different Asterisks each track theirs; neither lock
+    is the deployment's leader lock."""
+    url = "" if database == "sqlite" else request.getfixturevalue("pg_template_url")
+
+    def tracking(name: str) -> LeaderLock:
+        return tracking_lock_for(
+            load_settings(var_dir=tmp_path, database_url=url, asterisk_name=name)
+        )
+
+    leader = lock_for(load_settings(var_dir=tmp_path, database_url=url))
+    a1, a2, b, unnamed1, unnamed2 = (tracking(n) for n in ("ast-a", "ast-a", "ast-b", "", ""))
+    locks = [leader, a1, a2, b, unnamed1, unnamed2]
+    try:
+        assert leader.try_acquire()
+        assert a1.try_acquire() and not a2.try_acquire()  # one tracker for ast-a
+        assert b.try_acquire()  # ast-b is tracked too
+        assert unnamed1.try_acquire() and not unnamed2.try_acquire()
+        a1.release()
+        assert a2.try_acquire()  # the other instance of ast-a takes over
+    finally:
+        for lock in locks:
+            lock.release()
+            dispose = getattr(lock, "dispose", None)
+            if dispose is not None:
+                dispose()
+
+
+def test_tracking_lock_names(tmp_path: Path) -> None:
+    named = load_settings(var_dir=tmp_path, database_url="", asterisk_name="ast-a")
+    lock = tracking_lock_for(named)
+    assert isinstance(lock, FileLeaderLock) and lock.path == tmp_path / "tracker-ast-a.lock"
+    pg = load_settings(
+        var_dir=tmp_path, database_url="postgresql+psycopg://u@127.0.0.1/x", asterisk_name="b"
+    )
+    keys = {
+        PostgresLeaderLock("postgresql+psycopg://u@127.0.0.1/x").key,
+        advisory_key("masking:tracker:"),
+    }
+    pg_lock = tracking_lock_for(pg)
+    assert isinstance(pg_lock, PostgresLeaderLock) and pg_lock.key not in keys
+    assert "masking:tracker:b" in pg_lock.description
+    pg_lock.dispose()
+    with pytest.raises(ConfigError, match="MASKING_ASTERISK_NAME"):
+        load_settings(var_dir=tmp_path, asterisk_name="bad name")

@@ -17,6 +17,8 @@ from masking.service import MaskingService
 class AmiClient(AmiConnection):
     """:class:`AmiConnection` with call records kept from its events, and click-to-call.
 
+    ``asterisk``: the name (systemname) of the Asterisk it talks to, when several are
+    active at once (the tracker reconciles that Asterisk's records only).
     ``service`` None gives a command-only client (no events, no records), e.g. for
     ``masking dialplan reload``. ``track_events`` False: the client connects (Originate
     works) but subscribes to no events until :meth:`set_tracking` turns tracking on (only
@@ -31,6 +33,7 @@ class AmiClient(AmiConnection):
         service: MaskingService | None = None,
         recording_delays: Iterable[float] = (1.0, 5.0),
         track_events: bool = True,
+        asterisk: str | None = None,
         **options: Any,
     ) -> None:
         tracker = CallTracker(service, recording_delays=recording_delays) if service else None
@@ -40,6 +43,8 @@ class AmiClient(AmiConnection):
         super().__init__(listener=tracker, track_events=track_events, **options)
         self.service = service
         self.tracker = tracker
+        if tracker is not None:
+            tracker.asterisk = asterisk or None
         self.originator = AmiOriginator(self, service=service, tracker=tracker)
 
     @classmethod
@@ -58,6 +63,7 @@ class AmiClient(AmiConnection):
             secret=settings.ami_secret,
             service=service,
             track_events=track_events,
+            asterisk=settings.asterisk_name or None,
             **options,
         )
 

@@ -117,8 +117,12 @@ class CallTracker:
         *,
         recording_delays: Iterable[float] = (1.0, 5.0),
         monotonic: Callable[[], float] = time.monotonic,
+        asterisk: str | None = None,
     ) -> None:
         self.service = service
+        # the name (systemname) of the Asterisk whose events come here, when several are
+        # active at once: reconciliation then settles its records only
+        self.asterisk = asterisk or None
         self.recording_delays = tuple(recording_delays)
         self.monotonic = monotonic
         self._by_channel: OrderedDict[str, str] = OrderedDict()
@@ -432,6 +436,9 @@ class CallTracker:
     async def reconcile(self, ami: AmiConnection) -> list[str]:
         """Close records whose calls Asterisk no longer has; returns the closed ids."""
         async with self._reconcile_lock:
+            asterisks = await self._own_asterisks(ami)
+            if asterisks is None:
+                return []
             now = self.service.clock()
             channels = await ami.live_channels()
             alive_channels: set[str] = set()
@@ -461,6 +468,7 @@ class CallTracker:
                 alive_ids,
                 now,
                 alive_channel_ids=alive_channels,
+                asterisks=asterisks,
             )
             for call_id in closed:
                 self.forget(call_id)
@@ -471,6 +479,30 @@ class CallTracker:
                 len(closed),
             )
             return closed
+
+    async def _own_asterisks(self, ami: AmiConnection) -> set[str | None] | None:
+        """Whose records this Asterisk's live channels speak for (see
+        :func:`masking.calls.call_log.reconcile`), from the systemname it reports: named
+        (MASKING_ASTERISK_NAME), the records of that name, and nothing at all (None) while
+        the Asterisk at the other end says another name (a wrong MASKING_AMI_HOST would
+        make every live call of the named one look gone); unnamed (one Asterisk per
+        deployment), the records of no Asterisk and of its systemname. Asked at every
+        reconciliation: an address may move."""
+        reply = await ami.send_action({"Action": "CoreSettings"}, as_list=False)
+        systemname = header(reply, "SystemName")
+        if self.asterisk is None:
+            return {None, systemname} if systemname else {None}
+        if systemname != self.asterisk:
+            log.error(
+                "AMI reconcile skipped: MASKING_ASTERISK_NAME is %r but the Asterisk at "
+                "%s:%s says its systemname is %r; no record is closed until they agree",
+                self.asterisk,
+                ami.host,
+                ami.port,
+                systemname[:40],
+            )
+            return None
+        return {self.asterisk}
 
     async def _answered_meanwhile(self, bridged: set[str]) -> None:
         """Calls whose channels Asterisk shows in a bridge, not seen answered here: their

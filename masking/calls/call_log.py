@@ -13,13 +13,13 @@ writes cost one commit per batch, not one per event.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
-from sqlalchemy import or_, select
+from sqlalchemy import false, or_, select
 from sqlalchemy.orm import Session
 
 from masking.campaigns import worklist
@@ -450,8 +450,14 @@ def reconcile(
     grace: timedelta = RECONCILE_GRACE,
     stale_after: timedelta = ABANDONED_AFTER,
     recordings_dir: Path | None = None,
+    asterisks: Collection[str | None] | None = None,
 ) -> list[str]:
     """Close every in-progress record whose call is no longer live in Asterisk.
+
+    ``asterisks``: the records of which Asterisk servers (their names; None: records of
+    no Asterisk) the live ids speak for: those of the Asterisk they come from. Another
+    Asterisk's live calls are not in its snapshot, so its records are closed only once
+    stale. None: every record (the snapshot covers every call).
 
     A record is live when its id is in ``alive_call_ids`` (MASKING_CALL_ID of a live
     channel) or its calling channel / linked id is in ``alive_channel_ids``. Records
@@ -461,6 +467,16 @@ def reconcile(
     """
     directory = recordings_dir or service.settings.effective_recordings_dir
     closed: list[str] = []
+    scope = []
+    if asterisks is not None:
+        names = sorted(name for name in asterisks if name is not None)
+        scope.append(
+            or_(
+                CallRecord.asterisk.in_(names),
+                CallRecord.asterisk.is_(None) if None in asterisks else false(),
+                CallRecord.started_at < now - stale_after,
+            )
+        )
     with service.db.session() as session:
         rows = session.scalars(
             select(CallRecord)
@@ -468,6 +484,7 @@ def reconcile(
                 CallRecord.disposition == Disposition.IN_PROGRESS,
                 CallRecord.ended_at.is_(None),
                 CallRecord.started_at < now - grace,
+                *scope,
             )
             .with_for_update()
         ).all()

@@ -58,6 +58,8 @@ def prepare_click2call(
             started_at=service.clock(),
             status=CallStatus.RINGING_STAFF,
             case_id=case_id,
+            # the staff leg is originated on this instance's own Asterisk
+            asterisk=service.settings.asterisk_name or None,
         )
         session.add(record)
     return record.id, endpoint

@@ -34,7 +34,7 @@ from masking.numbers.pool import LiveBinding
 from masking.recordings import recording_path
 from masking.refusals import Refusal, Refused
 from masking.service import MaskingService
-from masking.shapes import is_call_id, is_endpoint
+from masking.shapes import asterisk_of_channel, is_call_id, is_endpoint
 from masking.states import CallStatus, Direction, Disposition
 from masking.storage.db import Database
 from masking.storage.models import Binding, CallRecord, Shipment, Site, Staff, new_id
@@ -113,6 +113,7 @@ class MaskingCallDesk:
             id=new_id(),
             direction=Direction.OUTBOUND,
             channel_id=channel_id[:64],
+            asterisk=asterisk_of_channel(channel_id),
             endpoint=endpoint[:64],
             started_at=self.service.clock(),
         )
@@ -123,6 +124,7 @@ class MaskingCallDesk:
             id=new_id(),
             direction=Direction.INBOUND,
             channel_id=channel_id[:64],
+            asterisk=asterisk_of_channel(channel_id),
             started_at=self.service.clock(),
         )
         return self._decide(record, lambda db: self._inbound(db, record, caller, did))
@@ -133,6 +135,7 @@ class MaskingCallDesk:
                 id=new_id(),
                 direction=Direction.CLICK2CALL,
                 channel_id=channel_id[:64],
+                asterisk=asterisk_of_channel(channel_id),
                 started_at=self.service.clock(),
             )
             return self._decide(record, lambda db: self._deny(Refusal.INVALID_INPUT))
@@ -147,6 +150,7 @@ class MaskingCallDesk:
             id=new_id(),
             direction=direction,
             channel_id=channel_id[:64],
+            asterisk=asterisk_of_channel(channel_id),
             started_at=self.service.clock(),
         )
         return self._decide(record, lambda db: self._deny(reason, f"{route}: malformed request"))
@@ -234,6 +238,7 @@ class MaskingCallDesk:
                         id=record.id,
                         direction=record.direction,
                         channel_id=record.channel_id,
+                        asterisk=record.asterisk,
                         endpoint=record.endpoint,
                         site_id=record.site_id,
                         staff_id=record.staff_id,
@@ -465,6 +470,7 @@ class MaskingCallDesk:
                         id=new_id(),
                         direction=Direction.CLICK2CALL,
                         channel_id=channel_id[:64],
+                        asterisk=asterisk_of_channel(channel_id),
                         started_at=self.service.clock(),
                     )
                     decision = self._denial(

@@ -40,7 +40,7 @@ from masking.policy import Action, may
 from masking.recordings import recording_path
 from masking.refusals import Refusal
 from masking.service import MaskingService
-from masking.shapes import is_call_id, is_endpoint
+from masking.shapes import asterisk_of_channel, is_call_id, is_endpoint
 from masking.states import (
     AutoDetail,
     CallStatus,
@@ -218,6 +218,7 @@ def _record_refused(
             id=call_id,
             direction=Direction.HOTLINE,
             channel_id=_cut(channel_id),
+            asterisk=asterisk_of_channel(channel_id),
             linked_id=_cut(linked_id),
             virtual_number=_did_number(did),
             started_at=now,
@@ -252,6 +253,7 @@ def _record(
         site_id=line.site_id,
         reason_code=REASON,
         channel_id=_cut(channel_id),
+        asterisk=asterisk_of_channel(channel_id),
         linked_id=_cut(linked_id),
         virtual_number=_did_number(line.did),
         started_at=now,

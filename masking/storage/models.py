@@ -279,6 +279,9 @@ class CallRecord(Base):
     recording_error: Mapped[str | None] = mapped_column(Text, default=None)
     # the case this call is an attempt of (call-centre work), if any
     case_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id"), default=None, index=True)
+    # the Asterisk that handled the call (its systemname); None: the deployment's only
+    # one (no name set), or a record from before several Asterisk servers were known
+    asterisk: Mapped[str | None] = mapped_column(String(40), default=None)
 
     site: Mapped[Site | None] = relationship()
     staff: Mapped[Staff | None] = relationship()

@@ -264,6 +264,57 @@ async def test_reconcile_on_connect_and_on_fully_booted(
     await eventually(lambda: len(ami.named("CoreShowChannels")) > reconciles)
 
 
+async def test_a_named_tracker_reconciles_its_own_asterisk_only(
+    ami: FakeAmi, service: MaskingService, world: World, clock: FakeClock
+) -> None:
+    """Several Asterisk servers at once: the tracker of ast-a closes ast-a's finished
+    calls, never ast-b's (not in its snapshot), and closes nothing while the Asterisk it
+    reaches does not say it is ast-a (a wrong MASKING_AMI_HOST)."""
+    on_a = operator_call(service, world, "PVZ1-00000", "ast-a-1700000000.1")
+    on_b = operator_call(service, world, "PVZ1-00001", "ast-b-1700000000.1")
+    clock.advance(minutes=2)
+    ami.systemname = "ast-b"
+    client = AmiClient(
+        host="127.0.0.1",
+        port=ami.port,
+        username="masking",
+        secret="s3cret",
+        service=service,
+        asterisk="ast-a",
+        recording_delays=(0.05,),
+    )
+    try:
+        await connected(client)  # reconciles after the login
+        await eventually(lambda: len(ami.named("CoreSettings")) >= 1)
+        await client.reconcile()
+        assert ami.named("CoreShowChannels") == []
+        assert call_record(service, on_a).ended_at is None
+        ami.systemname = "ast-a"
+        await client.reconcile()
+    finally:
+        await client.close()
+    assert call_record(service, on_a).disposition == "failed"
+    assert call_record(service, on_b).ended_at is None
+
+
+async def test_an_unnamed_tracker_spares_other_asterisks_calls(
+    ami: FakeAmi, client: AmiClient, service: MaskingService, world: World, clock: FakeClock
+) -> None:
+    """No MASKING_ASTERISK_NAME (one Asterisk per deployment): the records of no Asterisk
+    and of the systemname the Asterisk reports are its own; a call of another Asterisk
+    (a second one left unnamed by mistake) is not closed while it may be live."""
+    legacy = operator_call(service, world, "PVZ1-00000", "1700000000.1")
+    on_a = operator_call(service, world, "PVZ1-00001", "ast-a-1700000000.1")
+    on_b = operator_call(service, world, "PVZ1-00002", "ast-b-1700000000.1")
+    clock.advance(minutes=2)
+    ami.systemname = "ast-a"
+    await connected(client)  # reconciles after the login
+    await eventually(lambda: call_record(service, on_a).ended_at is not None)
+    await client.reconcile()
+    assert call_record(service, legacy).disposition == "failed"
+    assert call_record(service, on_b).ended_at is None
+
+
 async def test_a_call_bridged_before_the_login_is_answered(
     ami: FakeAmi, client: AmiClient, service: MaskingService, world: World, clock: FakeClock
 ) -> None:

@@ -46,6 +46,7 @@ class FakeAmi:
         self.drop_on: set[str] = set()  # lower-case action names: drop once on receipt
         self.channels: list[dict[str, str]] = []
         self.channel_vars: dict[str, str] = {}  # channel name -> MASKING_CALL_ID
+        self.systemname = ""  # CoreSettings' SystemName (asterisk.conf)
         self.contexts: set[str] = set()
         self.reloads = 0
         self.originate_response: dict[str, str] | None = None
@@ -175,6 +176,17 @@ class FakeAmi:
                         "ActionID": aid,
                         "EventList": "Complete",
                         "ListItems": str(len(self.channels)),
+                    }
+                )
+            )
+        elif name == "coresettings":
+            writer.write(
+                encode(
+                    {
+                        "Response": "Success",
+                        "ActionID": aid,
+                        "AsteriskVersion": "22.0.0",
+                        "SystemName": self.systemname,
                     }
                 )
             )

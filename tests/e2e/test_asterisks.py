@@ -1,0 +1,226 @@
+"""Two real Asterisk servers active at once on one deployment (one PostgreSQL, one Redis),
+an instance attached to each (``MASKING_ASTERISK_NAME`` = its Asterisk's systemname):
+both dialplans ask instance 0 first; each Asterisk's calls are tracked and closed by the
+instance attached to it, whichever instance decided them; click-to-call from instance 1
+rings its own Asterisk; and a reconciliation of one Asterisk never closes the other's
+live call."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from agi.ami import AmiClient
+from lab.asterisk import LocalAsterisk, Phone, Ports
+from lab.asterisk.local import AsteriskError
+from lab.instances import ServiceInstances
+from lab.sipp import Sipp, free_udp_port
+from masking.config import load_settings
+from masking.service import MaskingService
+from masking.storage.models import CallRecord
+from tests.support.e2e import CUSTOMER_1, E2E, PHONE_PASSWORDS, log_tail, seed_live
+from tests.support.environment import REDIS_URL
+from tests.support.instances import Fleet, postgres_database, wait_logged
+
+pytestmark = pytest.mark.e2e
+
+TRACKS = "AMI event tracking starts for Asterisk "
+
+
+@dataclass
+class Pair:
+    fleet: Fleet  # fleet.e2e: Asterisk A (the session's), instance 0 attached to it
+    b: E2E  # Asterisk B, instance 1 attached to it
+
+
+@pytest.fixture(scope="module")
+def pair(e2e: E2E, rootfs: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
+    workdir = tmp_path_factory.mktemp("asterisks")
+    carrier_port, desk1_port = free_udp_port(), free_udp_port()
+    asterisk_b = LocalAsterisk(
+        workdir / "asterisk-b",
+        Ports.free(),
+        agi=f"127.0.0.1:{e2e.agi_port}",
+        carrier=f"127.0.0.1:{carrier_port}",
+        phones=[Phone("desk1", PHONE_PASSWORDS["desk1"], contact=f"127.0.0.1:{desk1_port}")],
+        rootfs=rootfs,
+    )
+    try:
+        asterisk_b.start()
+    except AsteriskError as exc:
+        asterisk_b.stop()
+        pytest.fail(f"the second Asterisk did not start: {exc}")
+    b = E2E(asterisk_b, workdir, carrier_port, e2e.agi_port, {"desk1": desk1_port})
+    prefix = f"asterisks:{uuid.uuid4().hex[:10]}:"
+    try:
+        with postgres_database() as url:
+            settings = load_settings(
+                var_dir=workdir / "admin",
+                database_url=url,
+                redis_url=REDIS_URL,
+                redis_prefix=prefix,
+            )
+            service = MaskingService.from_settings(settings)
+            instances = ServiceInstances(
+                2,
+                workdir,
+                database_url=url,
+                redis_url=REDIS_URL,
+                redis_prefix=prefix,
+                ami_port=e2e.asterisk.ports.ami_port,
+                env={"MASKING_AGI_REQUEST_TIMEOUT": "2.0"},
+            )
+            for instance, asterisk in zip(instances, (e2e.asterisk, asterisk_b), strict=True):
+                instance.env.update(
+                    MASKING_ASTERISK_NAME=asterisk.name,
+                    MASKING_AMI_PORT=str(asterisk.ports.ami_port),
+                    MASKING_RECORDINGS_DIR=str(asterisk.monitor_dir),
+                )
+            try:
+                site1, site2 = seed_live(service)
+                instances.start()
+                for instance in instances:
+                    wait_logged(instance.log, "AMI connected")
+                instances.point(e2e.asterisk)
+                instances.point(asterisk_b)
+                yield Pair(Fleet(e2e, instances, service, site1, site2), b)
+            finally:
+                e2e.point_dialplan_at(e2e.agi_port)
+                instances.stop_all()
+                service.pool.flush()
+                service.close()
+    finally:
+        asterisk_b.stop()
+
+
+def desk_call(pair: Pair, on: E2E, scenario: str = "desk_uac_brief") -> None:
+    """desk1 of Asterisk ``on`` dials S1's temporary number; the customer answers."""
+    vn = pair.fleet.reveal("S1").lstrip("+")
+    desk, carrier = on.desk_call(scenario, vn, "desk1", answered=True)
+    assert desk.ok, desk.describe() + "\n" + log_tail(on)
+    [invite] = carrier.invites
+    assert (invite.request_uri or "").startswith(f"sip:{CUSTOMER_1.lstrip('+')}@")
+
+
+def record_on(pair: Pair, asterisk: LocalAsterisk, since: float, *, ended: bool) -> CallRecord:
+    return pair.fleet.wait_record(
+        lambda r: (
+            r.asterisk == asterisk.name
+            and r.started_at.timestamp() >= since - 1
+            and (r.ended_at is not None) == ended
+            and (ended or r.answered_at is not None)
+        ),
+        timeout=15,
+    )
+
+
+def closed_by(pair: Pair, call_id: str) -> list[int]:
+    """The instances whose tracker closed the record (their log says it ended)."""
+    return [i.index for i in pair.fleet.instances if f"call {call_id}: ended" in i.log()]
+
+
+def decided_by(pair: Pair, call_id: str) -> list[int]:
+    return [i.index for i in pair.fleet.instances if f"(call {call_id}," in i.log()]
+
+
+def test_each_asterisk_is_tracked_by_the_instance_attached_to_it(pair: Pair) -> None:
+    a, b, instances = pair.fleet.e2e, pair.b, pair.fleet.instances
+    assert TRACKS + a.asterisk.name in instances[0].log()
+    assert TRACKS + b.asterisk.name in instances[1].log()
+    assert instances.trackers() == [0, 1]
+    assert instances.leaders() == [0]  # timers and the dialer: one leader for both
+    for instance in instances:  # each checked its Asterisk's systemname and reconciled
+        wait_logged(instance.log, "AMI reconcile: ")
+        assert "reconcile skipped" not in instance.log()
+
+    for on, tracker in ((a, 0), (b, 1)):
+        since = time.time()
+        desk_call(pair, on)
+        record = record_on(pair, on.asterisk, since, ended=True)
+        assert (record.direction, record.disposition) == ("outbound", "answered")
+        assert decided_by(pair, record.id) == [0]  # the first server of both lists
+        assert closed_by(pair, record.id) == [tracker]
+
+    # click-to-call through instance 1: it rings desk1 on its own Asterisk (B)
+    fleet = pair.fleet
+    carrier = Sipp(
+        "carrier_uas", b.workdir / "sipp", port=b.carrier_port, rtp_echo=True, timeout=30
+    ).start()
+    staff = Sipp(
+        "staff_phone_talks_uas", b.workdir / "sipp", port=b.site_ports["desk1"], timeout=30
+    ).start()
+    try:
+        time.sleep(0.3)
+        call_id = fleet.click_to_call(1, fleet.api_token(fleet.site1.owner_id))
+        assert staff.wait(20).ok
+    finally:
+        staff.stop()
+        carrier.stop()
+    record = fleet.wait_record(lambda r: r.id == call_id and r.ended_at is not None, timeout=15)
+    assert (record.asterisk, record.disposition) == (b.asterisk.name, "answered")
+    assert closed_by(pair, call_id) == [1]
+
+
+def reconcile(asterisk: LocalAsterisk, name: str | None, service: MaskingService) -> list[str]:
+    """One reconciliation of ``asterisk``, as its tracker runs it, a minute from now (past
+    the grace that spares young records)."""
+
+    def later() -> datetime:
+        return datetime.now(UTC) + timedelta(minutes=1)
+
+    ahead = MaskingService(service.settings, service.db, service.pool, later)
+
+    async def once() -> list[str]:
+        client = AmiClient(
+            host="127.0.0.1",
+            port=asterisk.ports.ami_port,
+            username="masking",
+            secret="masking",
+            service=ahead,
+            track_events=False,
+            asterisk=name,
+        )
+        await client.start()
+        try:
+            await client.wait_connected(10)
+            return await client.reconcile()
+        finally:
+            await client.close()
+
+    return asyncio.run(once())
+
+
+def test_a_live_call_is_not_closed_by_the_other_asterisks_reconciliation(pair: Pair) -> None:
+    a, b = pair.fleet.e2e, pair.b
+    since = time.time()
+    failures: list[BaseException] = []
+
+    def talk() -> None:  # 7 s of talk
+        try:
+            desk_call(pair, b, "desk_uac")
+        except BaseException as exc:
+            failures.append(exc)
+
+    call = threading.Thread(target=talk)
+    call.start()
+    try:
+        live = record_on(pair, b.asterisk, since, ended=False)
+        service = pair.fleet.service
+        assert reconcile(a.asterisk, a.asterisk.name, service) == []  # not A's call
+        assert reconcile(b.asterisk, b.asterisk.name, service) == []  # alive on B
+        current = pair.fleet.wait_record(lambda r: r.id == live.id)
+        assert current.ended_at is None
+    finally:
+        call.join(30)
+    assert not failures, failures
+    record = pair.fleet.wait_record(lambda r: r.id == live.id and r.ended_at is not None)
+    assert record.disposition == "answered"
+    assert closed_by(pair, live.id) == [1]
