@@ -107,7 +107,8 @@ class _Instruments:
         )
         self.ami_tracking = Gauge(
             "masking_ami_event_tracking",
-            "Processes tracking AMI events (the leader: exactly 1 per deployment)",
+            "Processes tracking an Asterisk's AMI events (exactly 1 per Asterisk)",
+            ["asterisk"],
             multiprocess_mode="livesum",
             registry=registry,
         )
@@ -205,8 +206,9 @@ def ami_connected(connected: bool) -> None:
         instruments.ami_logins.inc()
 
 
-def ami_tracking(on: bool) -> None:
-    _instruments().ami_tracking.set(1 if on else 0)
+def ami_tracking(on: bool, asterisk: str = "") -> None:
+    """``asterisk``: its name (MASKING_ASTERISK_NAME); empty with one Asterisk."""
+    _instruments().ami_tracking.labels(_label(asterisk) if asterisk else "").set(1 if on else 0)
 
 
 def scheduler_round(lag_seconds: float | None, ended_at: float) -> None:

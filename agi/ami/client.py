@@ -43,6 +43,7 @@ class AmiClient(AmiConnection):
         super().__init__(listener=tracker, track_events=track_events, **options)
         self.service = service
         self.tracker = tracker
+        self.asterisk_label = asterisk or ""
         if tracker is not None:
             tracker.asterisk = asterisk or None
         self.originator = AmiOriginator(self, service=service, tracker=tracker)

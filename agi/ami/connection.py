@@ -221,6 +221,9 @@ class AmiConnection:
     one-shot work, or :meth:`start` / :meth:`close` in a long-running service.
     """
 
+    # the Asterisk (systemname) whose events this connection may track, for the metrics
+    asterisk_label = ""
+
     def __init__(
         self,
         *,
@@ -355,7 +358,7 @@ class AmiConnection:
         self._fail_inflight("client closed")
         if self._supervisor is not None:
             metrics.ami_connected(False)
-            metrics.ami_tracking(False)
+            metrics.ami_tracking(False, self.asterisk_label)
         self._stopped.set()
 
     async def _supervise(self) -> None:
@@ -393,7 +396,7 @@ class AmiConnection:
             await self._lost.wait()
             self._ready.clear()
             metrics.ami_connected(False)
-            metrics.ami_tracking(False)
+            metrics.ami_tracking(False, self.asterisk_label)
             for task in list(self._session_tasks):
                 task.cancel()
             self._fail_inflight("AMI connection lost")
@@ -633,13 +636,13 @@ class AmiConnection:
             self._tracker_task.cancel()
         task = asyncio.ensure_future(self._after_login(self.listener))
         self._tracker_task = task
-        metrics.ami_tracking(True)
+        metrics.ami_tracking(True, self.asterisk_label)
         self._session_tasks.add(task)
         task.add_done_callback(self._session_tasks.discard)
 
     def _stop_tracking(self) -> None:
         task, self._tracker_task = self._tracker_task, None
-        metrics.ami_tracking(False)
+        metrics.ami_tracking(False, self.asterisk_label)
         if task is not None:
             task.cancel()
         while not self._events.empty():

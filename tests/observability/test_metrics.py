@@ -95,7 +95,7 @@ def test_the_other_instruments_export_what_they_record() -> None:
     assert delta("masking_pool_exhausted_total", region="KZ") == 1
     assert value(after, "masking_ami_connected") == 1
     assert delta("masking_ami_logins_total") == 1
-    assert value(after, "masking_ami_event_tracking") == 1
+    assert value(after, "masking_ami_event_tracking", asterisk="") == 1
     assert delta("masking_scheduler_lag_seconds_count") == 1  # the first round has no lag
     assert delta("masking_scheduler_lag_seconds_bucket", le="0.5") == 1
     assert value(after, "masking_scheduler_last_round_timestamp_seconds") == 1_800_000_015.0
@@ -138,6 +138,15 @@ FORKED_WORKERS = textwrap.dedent(
 )
 
 
+def test_event_tracking_is_counted_per_asterisk() -> None:
+    metrics.ami_tracking(True, "ast1")
+    metrics.ami_tracking(False, "ast2")
+    found = samples(metrics.exposition())
+    assert value(found, "masking_ami_event_tracking", asterisk="ast1") == 1
+    assert value(found, "masking_ami_event_tracking", asterisk="ast2") == 0
+    metrics.ami_tracking(False, "ast1")
+
+
 def test_forked_workers_add_up_and_a_dead_one_leaves_its_counts_but_not_its_gauges(
     tmp_path: Path,
 ) -> None:
@@ -173,7 +182,7 @@ def test_forked_workers_add_up_and_a_dead_one_leaves_its_counts_but_not_its_gaug
         )
     # live gauges: the lowest AMI state, the sum of trackers and of requests in flight
     assert value(both, "masking_ami_connected") == 0
-    assert value(both, "masking_ami_event_tracking") == 1
+    assert value(both, "masking_ami_event_tracking", asterisk="") == 1
     assert value(both, "masking_agi_in_flight") == 3
     assert value(survivor, "masking_ami_connected") == 1
     assert value(survivor, "masking_agi_in_flight") == 1
