@@ -21,15 +21,15 @@ import pytest
 from prometheus_client import multiprocess
 from prometheus_client.parser import text_string_to_metric_families
 
+from lab.private_redis import PrivateRedis, redis_binary
 from masking import accounts, shipments, sites
 from masking.config import Settings, load_settings
 from masking.numbers import bindings
 from masking.reveal import reveal_number
 from masking.service import MaskingService
 from tests.support.agi import exchange, set_vars
-from tests.support.environment import free_tcp_port
+from tests.support.environment import free_tcp_port, unavailable
 from tests.support.leaks import digit_leaks
-from tests.support.private_redis import PrivateRedis
 from tests.support.serve import AmiInThread, ServeProcess
 
 CUSTOMER = "+79161234567"
@@ -82,6 +82,8 @@ def value(found: Samples, name: str, **labels: str) -> float:
 
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[PrivateRedis]:
+    if redis_binary() is None:
+        unavailable("redis-server is not installed (apt-get install redis-server)")
     server = PrivateRedis(tmp_path / "redis").start()
     yield server
     server.stop()
