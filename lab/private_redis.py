@@ -13,9 +13,7 @@ persistence comes back.
 
 from __future__ import annotations
 
-import contextlib
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -23,6 +21,7 @@ import time
 from pathlib import Path
 
 from lab.ports import free_tcp_port
+from lab.processes import stop_process
 
 
 class RedisServerError(RuntimeError):
@@ -90,16 +89,7 @@ class PrivateRedis:
         """SIGTERM (redis-server shuts down; with nothing to save it keeps nothing),
         SIGKILL if it has not gone in 10 s."""
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            with contextlib.suppress(ProcessLookupError):
-                process.send_signal(sig)
-            try:
-                process.wait(timeout=10)
-                return
-            except subprocess.TimeoutExpired:
-                continue
+        stop_process(process, grace=10)
 
     def destroy(self) -> None:
         """Stop it, and remove its folder if it made it."""

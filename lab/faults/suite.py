@@ -67,6 +67,7 @@ from lab.faults.outcomes import Attempt, FaultReport
 from lab.faults.parts import PrivatePostgres
 from lab.instances import ServiceInstances
 from lab.private_redis import PrivateRedis
+from lab.processes import stop_process
 from lab.sipp import SCENARIOS, free_media_port, free_udp_port, sipp_binary
 
 FAULTS = ("redis", "postgres", "ami", "asterisk", "instance")
@@ -112,19 +113,6 @@ class Options:
     @property
     def attempts(self) -> int:
         return max(1, round(self.rate * self.seconds))
-
-
-def _stop(process: subprocess.Popen[bytes] | None, grace: float = 3.0) -> None:
-    if process is None or process.poll() is not None:
-        return
-    for method in (process.terminate, process.kill):
-        with contextlib.suppress(ProcessLookupError):
-            method()
-        try:
-            process.wait(timeout=grace)
-            return
-        except subprocess.TimeoutExpired:
-            continue
 
 
 class FaultSuite:
@@ -411,12 +399,12 @@ class FaultSuite:
             try:
                 desk.wait(timeout=lifetime + 15)
             except subprocess.TimeoutExpired:
-                _stop(desk)
+                stop_process(desk)
             self._wait_idle(timeout=20)
             time.sleep(1.0)  # the carrier's last BYEs
         finally:
-            _stop(desk)
-            _stop(carrier)
+            stop_process(desk)
+            stop_process(carrier)
         outcomes.read_desk_log(directory / "desk.log", by_dialed)
         strangers = outcomes.read_carrier_log(directory / "carrier.log", by_customer)
         in_progress, checked_after = self._settle(started_at, recovered_at)
