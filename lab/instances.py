@@ -28,13 +28,14 @@ import atexit
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Protocol
+
+from lab.ports import free_tcp_port, port_open
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVE = "from masking.cli.main import main; main()"
@@ -55,18 +56,6 @@ class Asterisk(Protocol):
     agi_servers: str
 
     def cli(self, command: str, timeout: float = 10.0) -> str: ...
-
-
-def free_tcp_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def port_open(port: int, host: str = "127.0.0.1") -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex((host, port)) == 0
 
 
 class ServiceInstance:
@@ -237,8 +226,8 @@ class ServiceInstances:
         workdir: Path,
         *,
         database_url: str,
-        redis_prefix: str,
         ami_port: int,
+        redis_prefix: str | None = None,
         redis_url: str = "redis://127.0.0.1:6379/0",
         ami_username: str = "masking",
         ami_secret: str = "masking",  # noqa: S107 - the lab Asterisk's default
@@ -253,11 +242,12 @@ class ServiceInstances:
         base.update(
             MASKING_DATABASE_URL=database_url,
             MASKING_REDIS_URL=redis_url,
-            MASKING_REDIS_PREFIX=redis_prefix,
             MASKING_AMI_PORT=str(ami_port),
             MASKING_AMI_USERNAME=ami_username,
             MASKING_AMI_SECRET=ami_secret,
         )
+        if redis_prefix is not None:  # None: the settings' default
+            base["MASKING_REDIS_PREFIX"] = redis_prefix
         if recordings_dir is not None:
             base["MASKING_RECORDINGS_DIR"] = str(recordings_dir)
         base.update(env or {})
@@ -288,12 +278,13 @@ class ServiceInstances:
         """The dialplan's ``MASKING_AGI_SERVERS``: every instance, in index order."""
         return ",".join(instance.agi_url for instance in self.instances)
 
-    def point(self, asterisk: Asterisk) -> None:
-        """Make ``asterisk``'s dialplan ask these instances, in index order: now (a global
-        set at run time) and after a restart of it (rendered into its configuration when
-        it starts; a ``dialplan reload`` goes back to what was rendered)."""
-        asterisk.agi_servers = self.agi_servers
-        asterisk.cli(f"dialplan set global MASKING_AGI_SERVERS {self.agi_servers}")
+    def point(self, asterisk: Asterisk, count: int | None = None) -> None:
+        """Make ``asterisk``'s dialplan ask the first ``count`` instances (all by default),
+        in index order: now (a global set at run time) and after a restart of it
+        (rendered into its configuration when it starts; a ``dialplan reload`` goes back
+        to what was rendered)."""
+        asterisk.agi_servers = ",".join(i.agi_url for i in self.instances[:count])
+        asterisk.cli(f"dialplan set global MASKING_AGI_SERVERS {asterisk.agi_servers}")
 
     # ---- lifecycle -------------------------------------------------------------------
     def start(self, timeout: float = 60.0) -> None:
@@ -319,6 +310,16 @@ class ServiceInstances:
 
     def restart(self, index: int, timeout: float = 60.0) -> None:
         self.instances[index].restart(timeout)
+
+    def serve(self, count: int, timeout: float = 60.0) -> None:
+        """The first ``count`` instances serve (each one down started, in index order, and
+        waited for), the others are stopped."""
+        for instance in self.instances:
+            if instance.index >= count:
+                instance.stop(timeout=10)
+            elif not instance.running:
+                instance.start()
+                instance.wait_ready(timeout)
 
     def stop_all(self) -> None:
         for instance in self.instances:

@@ -15,15 +15,14 @@ from typing import Any
 
 import pytest
 import redis
-from sqlalchemy import create_engine, text
 
 from masking.config import Settings
 from masking.service import MaskingService
 from masking.storage.db import Database
 from tests.support.browser import launch_chromium
 from tests.support.clock import FakeClock
-from tests.support.environment import PG_ADMIN_URL, REDIS_URL, need
-from tests.support.services import make_settings, open_service, truncate
+from tests.support.environment import REDIS_URL, need
+from tests.support.services import make_settings, open_service, postgres_database, truncate
 
 
 @pytest.fixture
@@ -53,21 +52,8 @@ def redis_prefix(redis_client: redis.Redis) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def pg_template_url() -> Iterator[str]:
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"masking_test_{uuid.uuid4().hex[:10]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:
-        need("PostgreSQL", exc)
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    db = Database(url)
-    db.upgrade()
-    db.dispose()
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with postgres_database("masking_test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

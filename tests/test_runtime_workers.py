@@ -9,39 +9,23 @@ from __future__ import annotations
 
 import asyncio
 import os
-import queue
 import re
 import signal
 import socket
-import subprocess
-import sys
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.support.agi import FakeAsterisk, agi_env
 from tests.support.environment import REDIS_URL, free_tcp_port
-from tests.support.fake_ami import FakeAmi
+from tests.support.serve import AmiInThread, ServeProcess
 
-ROOT = Path(__file__).resolve().parents[1]
 TRACKING = "system,call,user"
 
 
-class AmiPeer:
+class AmiPeer(AmiInThread):
     """The fake AMI peer on its own event loop in a thread (the service is another process)."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        self.fake = self.run(FakeAmi().start())
-
-    def run(self, coro: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(10)
 
     def live_event_masks(self) -> list[str]:
         """The event mask each open connection logged in with."""
@@ -49,66 +33,18 @@ class AmiPeer:
         masks = {n: a.get("Events", "") for n, a in self.fake.named("Login")}
         return [mask for n, mask in masks.items() if n in live]
 
-    def stop(self) -> None:
-        self.run(self.fake.stop())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
 
-
-class Serve:
+class Serve(ServeProcess):
     """``masking serve --workers 2`` in a subprocess, its log read as it comes."""
 
     def __init__(self, env: dict[str, str]) -> None:
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                "from masking.cli.main import main; main()",
-                "serve",
-                "--workers",
-                "2",
-            ],
-            cwd=ROOT,
-            env=env,
-            stderr=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            text=True,
-        )
-        self.log: list[str] = []
-        self._lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            self._lines.put(line)
-
-    def wait_for(self, check: Callable[[], bool], timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            while not self._lines.empty():
-                self.log.append(self._lines.get_nowait())
-            if check():
-                return
-            if time.monotonic() > deadline or self.process.poll() is not None:
-                raise AssertionError("not in time; log:\n" + "".join(self.log[-40:]))
-            time.sleep(0.05)
+        super().__init__(env, ["--workers", "2"])
 
     def found(self, pattern: str) -> list[re.Match[str]]:
         return [m for line in self.log if (m := re.search(pattern, line))]
 
-    def workers(self) -> set[int]:
-        """Pids of the workers alive now (the supervisor's children)."""
-        path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        return {int(pid) for pid in path.read_text().split()}
-
     def leaders(self) -> list[int]:
         return [int(m[1]) for m in self.found(r"leader \(.*\), pid (\d+)")]
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait(10)
 
 
 def socket_owner(server_port: int, client_port: int, pids: set[int]) -> int | None:

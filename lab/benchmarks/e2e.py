@@ -36,7 +36,6 @@ import os
 import re
 import shlex
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -52,6 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from lab.asterisk.local import LocalAsterisk, Phone, Ports, free_port
+from lab.processes import stop_process
 from lab.sipp import SCENARIOS, free_media_port, free_udp_port, sipp_binary
 
 DEFAULT_RATES = (20, 40, 80, 120, 160)
@@ -192,19 +192,6 @@ def _count(stats: dict[str, str], name: str) -> int:
         return int(stats.get(f"{name}(C)", "0") or 0)
     except ValueError:
         return 0
-
-
-def _stop(process: subprocess.Popen[bytes] | None, grace: float = 3.0) -> None:
-    if process is None or process.poll() is not None:
-        return
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        with contextlib.suppress(ProcessLookupError):
-            process.send_signal(sig)
-        try:
-            process.wait(timeout=grace)
-            return
-        except subprocess.TimeoutExpired:
-            continue
 
 
 def carrier_command(directory: Path, port: int, calls: int, lifetime: float) -> list[str]:
@@ -611,7 +598,7 @@ class E2EBench:
             last = before
             while desk.poll() is None:
                 if time.monotonic() - started > lifetime + 15:
-                    _stop(desk)
+                    stop_process(desk)
                     break
                 last = (
                     cpu_ticks(asterisk_pids),
@@ -628,8 +615,8 @@ class E2EBench:
             )
             time.sleep(SETTLE_S)
         finally:
-            _stop(desk)
-            _stop(carrier)
+            stop_process(desk)
+            stop_process(carrier)
             outputs.close()
         desk_stats = _last_stats(directory / "desk.stat.csv")
         carrier_stats = _last_stats(directory / "carrier.stat.csv")
@@ -711,7 +698,7 @@ class E2EBench:
     def stop(self) -> None:
         if self.ami_counter is not None:
             self.ami_counter.close()
-        _stop(self.serve, grace=10)
+        stop_process(self.serve, grace=10)
         if getattr(self, "_serve_log", None) is not None:
             self._serve_log.close()
         if self.asterisk is not None:

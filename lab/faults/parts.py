@@ -1,15 +1,11 @@
-"""The real parts the fault suite breaks, private to it: a PostgreSQL cluster and a Redis
-server of its own on free loopback ports, so restarting them disturbs nothing else on
-the machine (the developer's Redis on 6379, the PostgreSQL of the other tests on 5432).
+"""The PostgreSQL the fault suite breaks, private to it: a cluster of its own on a free
+loopback port, so restarting it disturbs nothing else on the machine (the PostgreSQL of
+the other tests on 5432). Its Redis is :class:`lab.private_redis.PrivateRedis`.
 
 :class:`PrivatePostgres` is a cluster made with Debian's ``initdb`` (the newest
 ``/usr/lib/postgresql/*/bin``) in a directory of its own, started and stopped with
 ``pg_ctl``. PostgreSQL refuses to run as root: when this process is root the cluster
 runs as the ``postgres`` system user (the owner of its directory).
-
-:class:`PrivateRedis` is a ``redis-server`` that keeps nothing on disk (``save ""``,
-``appendonly no``, the default of the Redis the README starts), so a restart brings it
-back empty, as a crashed production Redis without persistence comes back.
 """
 
 from __future__ import annotations
@@ -18,12 +14,11 @@ import contextlib
 import os
 import pwd
 import shutil
-import signal
-import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
+
+from lab.ports import free_tcp_port
 
 POSTGRES_USER = "postgres"  # the system user running the cluster when we are root
 DATABASE = "masking"
@@ -33,27 +28,11 @@ class PartError(RuntimeError):
     """A part could not be set up, started or stopped."""
 
 
-def free_tcp_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def listening(port: int, timeout: float = 0.5) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(timeout)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
 def postgres_bin_dir() -> Path | None:
     """The newest Debian PostgreSQL server binaries (``/usr/lib/postgresql/<v>/bin``)."""
     found = [p.parent for p in Path("/usr/lib/postgresql").glob("*/bin/initdb")]
     found.sort(key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0)
     return found[-1] if found else None
-
-
-def redis_binary() -> str | None:
-    return shutil.which("redis-server")
 
 
 class PrivatePostgres:
@@ -146,64 +125,4 @@ class PrivatePostgres:
     def destroy(self) -> None:
         with contextlib.suppress(PartError, OSError, subprocess.TimeoutExpired):
             self.stop("immediate")
-        shutil.rmtree(self.root, ignore_errors=True)
-
-
-class PrivateRedis:
-    """A ``redis-server`` on 127.0.0.1:``port`` that keeps nothing on disk."""
-
-    def __init__(self, port: int | None = None) -> None:
-        binary = redis_binary()
-        if binary is None:
-            raise PartError("redis-server is missing (apt-get install redis-server)")
-        self.binary = binary
-        self.port = port or free_tcp_port()
-        self.root = Path(tempfile.mkdtemp(prefix="masking-faults-redis-"))
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self, timeout: float = 10.0) -> None:
-        argv = [
-            self.binary,
-            "--port",
-            str(self.port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(self.root),
-            "--logfile",
-            str(self.root / "redis.log"),
-        ]
-        self.process = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise PartError(f"redis-server exited with {self.process.returncode}")
-            if listening(self.port):
-                return
-            time.sleep(0.05)
-        raise PartError(f"redis-server did not listen on {self.port} in time")
-
-    def stop(self) -> None:
-        """SIGTERM (redis-server shuts down; with nothing to save it keeps nothing)."""
-        process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            with contextlib.suppress(ProcessLookupError):
-                process.send_signal(sig)
-            try:
-                process.wait(timeout=10)
-                return
-            except subprocess.TimeoutExpired:
-                continue
-
-    def destroy(self) -> None:
-        self.stop()
         shutil.rmtree(self.root, ignore_errors=True)

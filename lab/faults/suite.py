@@ -2,9 +2,9 @@
 the deployment fails, one fault per run, and what became of every call.
 
 The deployment, all on 127.0.0.1 and private to the suite: a PostgreSQL cluster and a
-Redis server of its own (:mod:`lab.faults.parts`), the service as ``masking serve``
-processes (:mod:`lab.faults.instances`), the lab Asterisk with the shipped dialplan, a
-SIPp carrier (``fault_carrier_uas.xml``) and SIPp desk phones
+Redis server of its own (:mod:`lab.faults.parts`, :mod:`lab.private_redis`), the service
+as ``masking serve`` processes (:mod:`lab.instances`), the lab Asterisk with the shipped
+dialplan, a SIPp carrier (``fault_carrier_uas.xml``) and SIPp desk phones
 (``fault_desk_uac.xml``): eight sites, one desk phone each, every attempt dialing the
 temporary number of its own shipment and customer.
 
@@ -63,9 +63,11 @@ from typing import Any
 from lab.asterisk.local import AsteriskError, LocalAsterisk, Phone, Ports
 from lab.asterisk.rootfs import ensure_rootfs
 from lab.faults import outcomes
-from lab.faults.instances import ServiceInstances
 from lab.faults.outcomes import Attempt, FaultReport
-from lab.faults.parts import PrivatePostgres, PrivateRedis
+from lab.faults.parts import PrivatePostgres
+from lab.instances import ServiceInstances
+from lab.private_redis import PrivateRedis
+from lab.processes import stop_process
 from lab.sipp import SCENARIOS, free_media_port, free_udp_port, sipp_binary
 
 FAULTS = ("redis", "postgres", "ami", "asterisk", "instance")
@@ -113,19 +115,6 @@ class Options:
         return max(1, round(self.rate * self.seconds))
 
 
-def _stop(process: subprocess.Popen[bytes] | None, grace: float = 3.0) -> None:
-    if process is None or process.poll() is not None:
-        return
-    for method in (process.terminate, process.kill):
-        with contextlib.suppress(ProcessLookupError):
-            method()
-        try:
-            process.wait(timeout=grace)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
 class FaultSuite:
     """The private deployment, seeded; :meth:`run` runs one fault and reports it."""
 
@@ -150,7 +139,7 @@ class FaultSuite:
             for n in range(1, options.desks + 1)
         ]
         self._ami_cut: _AmiCut | None = None
-        self._pointed: list[int] = []  # the FastAGI ports the dialplan asks, in order
+        self._serving = 1  # instances serving, the ones the dialplan asks (in index order)
         self.sites: list[tuple[int, int]] = []  # (site id, owner staff id) per desk phone
         self.pool: list[str] = []
         self._runs = 0
@@ -175,36 +164,34 @@ class FaultSuite:
             log=lambda m: self.say(f"  {m}"),
         )
         self.instances = ServiceInstances(
-            {
-                "MASKING_DATABASE_URL": self.postgres.url,
-                "MASKING_REDIS_URL": self.redis.url,
-                "MASKING_AMI_PORT": str(self.asterisk.ports.ami_port),
-                "MASKING_AMI_USERNAME": self.asterisk.ami_username,
-                "MASKING_AMI_SECRET": self.asterisk.ami_secret,
-                "MASKING_RECORDINGS_DIR": str(self.asterisk.monitor_dir),
-            },
+            max(INSTANCES.get(fault, 1) for fault in options.faults),
             self.workdir,
+            database_url=self.postgres.url,
+            redis_url=self.redis.url,
+            ami_port=self.asterisk.ports.ami_port,
+            ami_username=self.asterisk.ami_username,
+            ami_secret=self.asterisk.ami_secret,
+            recordings_dir=self.asterisk.monitor_dir,
         )
-        self.instances.add()
         self._start_asterisk()
-        self.instances.start(0)
+        self.instances.serve(1)
         self._wait_ami_sessions(1)
         self.say(f"  masking serve #0 (pid {self.instances[0].pid}) up; {options.desks} sites")
 
     def _start_asterisk(self) -> None:
         assert self.asterisk is not None and self.instances is not None
         self.asterisk.start()
-        self.point_dialplan_at(self._pointed or self.instances.agi_ports[:1])
+        self.point_dialplan(self._serving)
 
-    def point_dialplan_at(self, ports: Sequence[int]) -> None:
-        """The dialplan's FastAGI servers: the list ``MASKING_AGI_SERVERS`` in order (the
-        dialplan tries the next when one is down; issue 14 item 2), and the first alone
-        in ``MASKING_AGI`` (what a dialplan without the list asks)."""
-        assert self.asterisk is not None
-        self._pointed = list(ports)
-        servers = [f"agi://127.0.0.1:{port}" for port in ports]
-        self.asterisk.cli(f"dialplan set global MASKING_AGI {servers[0]}")
-        self.asterisk.cli(f"dialplan set global MASKING_AGI_SERVERS {','.join(servers)}")
+    def point_dialplan(self, count: int) -> None:
+        """The dialplan's FastAGI servers (``MASKING_AGI_SERVERS``): the first ``count``
+        instances in order (the dialplan tries the next when one is down; issue 14
+        item 2), and the first alone in ``MASKING_AGI`` (what a dialplan without the
+        list asks)."""
+        assert self.asterisk is not None and self.instances is not None
+        self._serving = count
+        self.instances.point(self.asterisk, count)
+        self.asterisk.cli(f"dialplan set global MASKING_AGI {self.instances[0].agi_url}")
 
     def _seed_deployment(self) -> None:
         """The schema, the sites (open around the clock, one owner with a desk phone
@@ -329,14 +316,8 @@ class FaultSuite:
 
     def _use_instances(self, count: int) -> None:
         assert self.instances is not None
-        while len(self.instances) < count:
-            self.instances.add()
-        for index in range(len(self.instances)):
-            if index < count:
-                self.instances.start(index)
-            else:
-                self.instances.stop(index)
-        self.point_dialplan_at(self.instances.agi_ports[:count])
+        self.instances.serve(count)
+        self.point_dialplan(count)
         self._wait_ami_sessions(count)
 
     # ---- the faults -------------------------------------------------------------------
@@ -418,12 +399,12 @@ class FaultSuite:
             try:
                 desk.wait(timeout=lifetime + 15)
             except subprocess.TimeoutExpired:
-                _stop(desk)
+                stop_process(desk)
             self._wait_idle(timeout=20)
             time.sleep(1.0)  # the carrier's last BYEs
         finally:
-            _stop(desk)
-            _stop(carrier)
+            stop_process(desk)
+            stop_process(carrier)
         outcomes.read_desk_log(directory / "desk.log", by_dialed)
         strangers = outcomes.read_carrier_log(directory / "carrier.log", by_customer)
         in_progress, checked_after = self._settle(started_at, recovered_at)

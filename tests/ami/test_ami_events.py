@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -29,19 +30,23 @@ def world(service: MaskingService) -> World:
     return seed_site(service, pool=3, shipments=3)
 
 
-@pytest.fixture
-async def client(ami: FakeAmi, service: MaskingService) -> AsyncIterator[AmiClient]:
-    client = AmiClient(
+def make_client(ami: FakeAmi, service: MaskingService, **timing: Any) -> AmiClient:
+    """A client of the fake peer with short backoffs and recording delays."""
+    return AmiClient(
         host="127.0.0.1",
         port=ami.port,
         username="masking",
         secret="s3cret",
         service=service,
         backoff_initial=0.05,
-        backoff_max=0.2,
         recording_delays=(0.05,),
-        boot_wait=0.5,
+        **timing,
     )
+
+
+@pytest.fixture
+async def client(ami: FakeAmi, service: MaskingService) -> AsyncIterator[AmiClient]:
+    client = make_client(ami, service, backoff_max=0.2, boot_wait=0.5)
     yield client
     await client.close()
 
@@ -364,17 +369,7 @@ async def test_recording_failure_from_the_dialplan_is_visible(
 
 def _client(ami: FakeAmi, service: MaskingService) -> AmiClient:
     """A client whose follow-up reconcile comes after 1 s (60 s between periodic ones)."""
-    return AmiClient(
-        host="127.0.0.1",
-        port=ami.port,
-        username="masking",
-        secret="s3cret",
-        service=service,
-        backoff_initial=0.05,
-        recording_delays=(0.05,),
-        boot_wait=0.1,
-        reconcile_followup=1.0,
-    )
+    return make_client(ami, service, boot_wait=0.1, reconcile_followup=1.0)
 
 
 async def test_a_record_too_young_at_login_is_reconciled_by_the_follow_up(

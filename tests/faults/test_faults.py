@@ -18,8 +18,9 @@ import pytest
 
 from lab.asterisk import RootfsError, ensure_rootfs
 from lab.faults.outcomes import FaultReport, describe
-from lab.faults.parts import postgres_bin_dir, redis_binary
+from lab.faults.parts import postgres_bin_dir
 from lab.faults.suite import FaultSuite, Options
+from lab.private_redis import redis_binary
 from tests.support.environment import unavailable
 
 pytestmark = pytest.mark.fault

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from prometheus_client.parser import text_string_to_metric_families
 
 from masking import redis_client
 from masking.cases import outbox
@@ -27,6 +26,7 @@ from tests.support import appeals
 from tests.support.clock import FakeClock
 from tests.support.environment import free_tcp_port
 from tests.support.factories import seed_site
+from tests.support.metrics import Samples, samples
 
 TOKEN = "t" * 24
 
@@ -35,22 +35,14 @@ def pool_at(settings: Settings, url: str) -> LivePool:
     return LivePool(redis_client.connect(settings.model_copy(update={"redis_url": url})))
 
 
-def scrape(
-    client: TestClient, **headers: str
-) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+def scrape(client: TestClient, **headers: str) -> Samples:
     response = client.get("/metrics", headers=headers)
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/plain")
-    return {
-        (s.name, frozenset(s.labels.items())): s.value
-        for family in text_string_to_metric_families(response.text)
-        for s in family.samples
-    }
+    return samples(response.text)
 
 
-def gauge(
-    found: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str, **labels: str
-) -> float:
+def gauge(found: Samples, name: str, **labels: str) -> float:
     return found[(name, frozenset(labels.items()))]
 
 

@@ -10,28 +10,10 @@ import textwrap
 import time
 from pathlib import Path
 
-from prometheus_client.parser import text_string_to_metric_families
-
 from masking import metrics
+from tests.support.metrics import samples, value
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def samples(text: str | bytes) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
-    """(sample name, labels) -> value of an exposition."""
-    if isinstance(text, bytes):
-        text = text.decode()
-    return {
-        (s.name, frozenset(s.labels.items())): s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-    }
-
-
-def value(
-    found: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str, **labels: str
-) -> float:
-    return found.get((name, frozenset(labels.items())), 0.0)
 
 
 def test_a_decision_is_counted_by_route_outcome_and_reason_and_timed() -> None:

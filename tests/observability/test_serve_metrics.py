@@ -19,24 +19,23 @@ from pathlib import Path
 import httpx
 import pytest
 from prometheus_client import multiprocess
-from prometheus_client.parser import text_string_to_metric_families
 
+from lab.private_redis import PrivateRedis, redis_binary
 from masking import accounts, shipments, sites
 from masking.config import Settings, load_settings
 from masking.numbers import bindings
 from masking.reveal import reveal_number
 from masking.service import MaskingService
 from tests.support.agi import exchange, set_vars
-from tests.support.environment import free_tcp_port
+from tests.support.environment import free_tcp_port, unavailable
 from tests.support.leaks import digit_leaks
-from tests.support.private_redis import PrivateRedis
+from tests.support.metrics import Samples, samples, value
 from tests.support.serve import AmiInThread, ServeProcess
 
 CUSTOMER = "+79161234567"
 VIRTUAL = "+74950000001"
 DIALS, DENIALS = 24, 8
 SERVING = re.compile(r"worker \d \(pid \d+\) is serving")
-Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
 def seed(settings: Settings) -> None:
@@ -66,22 +65,10 @@ def seed(settings: Settings) -> None:
         service.close()
 
 
-def samples(text: str | bytes) -> Samples:
-    if isinstance(text, bytes):
-        text = text.decode()
-    return {
-        (s.name, frozenset(s.labels.items())): s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-    }
-
-
-def value(found: Samples, name: str, **labels: str) -> float:
-    return found.get((name, frozenset(labels.items())), 0.0)
-
-
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[PrivateRedis]:
+    if redis_binary() is None:
+        unavailable("redis-server is not installed (apt-get install redis-server)")
     server = PrivateRedis(tmp_path / "redis").start()
     yield server
     server.stop()

@@ -14,5 +14,6 @@
 - :mod:`~tests.support.browser`: the console in a thread, Chromium, screenshots, sign-in
 - :mod:`~tests.support.cli`: running ``masking`` verbs in-process
 - :mod:`~tests.support.dialplan`: the shipped dialplan, broken on purpose
+- :mod:`~tests.support.metrics`: a Prometheus exposition read back, sample by sample
 - :mod:`~tests.support.e2e`: the harness around the real Asterisk and the live service
 """

@@ -19,17 +19,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, text
 
 from lab.instances import ServiceInstances
 from masking import accounts
 from masking.config import load_settings
 from masking.service import MaskingService
-from masking.storage.db import Database
 from masking.storage.models import Staff
 from tests.support.e2e import E2E, Seeded, seed_live
-from tests.support.environment import PG_ADMIN_URL, REDIS_URL, need
+from tests.support.environment import REDIS_URL
 from tests.support.factories import World
+from tests.support.services import postgres_database
 
 
 @dataclass
@@ -60,36 +59,13 @@ class Fleet(Seeded):
 
 
 @contextlib.contextmanager
-def postgres_database() -> Iterator[str]:
-    """A PostgreSQL database of its own, with the schema; dropped afterwards."""
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"masking_fleet_{uuid.uuid4().hex[:10]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:
-        admin.dispose()
-        need("PostgreSQL", exc)
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    try:
-        db = Database(url)
-        db.upgrade()
-        db.dispose()
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-@contextlib.contextmanager
 def fleet(
     e2e: E2E, workdir: Path, count: int = 2, env: Mapping[str, str] | None = None
 ) -> Iterator[Fleet]:
     """``count`` instances serving ``e2e``'s Asterisk, instance 0 leading, every one of
     them logged in to its AMI; afterwards the dialplan asks MASKING_AGI alone again."""
     prefix = f"fleet:{uuid.uuid4().hex[:10]}:"
-    with postgres_database() as url:
+    with postgres_database("masking_fleet") as url:
         settings = load_settings(
             var_dir=workdir / "admin",
             database_url=url,

@@ -1,8 +1,9 @@
-"""Settings for a test, the real service on them (real Redis, a real database), and a
-database emptied between tests."""
+"""Settings for a test, the real service on them (real Redis, a real database), a
+PostgreSQL database of a test's own, and a database emptied between tests."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,7 +17,7 @@ from masking.service import MaskingService
 from masking.storage.db import Database
 from masking.storage.models import Base
 from tests.support.clock import FakeClock
-from tests.support.environment import REDIS_URL
+from tests.support.environment import PG_ADMIN_URL, REDIS_URL, need
 
 
 def make_settings(
@@ -44,6 +45,30 @@ def open_service(settings: Settings, clock: FakeClock) -> Iterator[MaskingServic
     yield service
     service.db.dispose()
     service.pool.redis.close()
+
+
+@contextmanager
+def postgres_database(prefix: str) -> Iterator[str]:
+    """A PostgreSQL database of its own (``<prefix>_<random>``), with the schema; dropped
+    afterwards."""
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        admin.dispose()
+        need("PostgreSQL", exc)
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    try:
+        db = Database(url)
+        db.upgrade()
+        db.dispose()
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def truncate(url: str) -> None:
