@@ -23,7 +23,7 @@ from masking.storage.db import Database
 from tests.support.browser import launch_chromium
 from tests.support.clock import FakeClock
 from tests.support.environment import PG_ADMIN_URL, REDIS_URL, need
-from tests.support.services import make_settings, open_service, truncate
+from tests.support.services import forget_database, make_settings, open_service, truncate
 
 
 @pytest.fixture
@@ -65,6 +65,7 @@ def pg_template_url() -> Iterator[str]:
     db.upgrade()
     db.dispose()
     yield url
+    forget_database(url)
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
