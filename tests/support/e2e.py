@@ -30,7 +30,7 @@ from masking.runtime import RuntimeThread
 from masking.service import MaskingService
 from masking.storage.models import Base, Binding, CallRecord
 from tests.support.calls import call_records
-from tests.support.factories import World
+from tests.support.factories import World, seeded_password_hash
 
 # A TEST-ONLY context (not in dialplan/): record and dial the carrier, no AGI involved.
 SMOKE_DIALPLAN = """\
@@ -234,7 +234,7 @@ def seed_live(service: MaskingService) -> tuple[World, World]:
             site=pvz1,
             endpoint="desk1",
         )
-        owner1.password_hash = accounts.hash_password("owner1-pass")  # seeded, shorter than 12
+        owner1.password_hash = seeded_password_hash("owner1-pass")  # seeded, shorter than 12
         employee1 = accounts.add_staff(
             session, login="employee1", role="employee", site=pvz1, endpoint="desk2"
         )
