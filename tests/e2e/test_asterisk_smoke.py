@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import time
 import wave
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pytest
 
 from lab.sipp import Sipp
 from tests.support.audio import rms, wait_for_file
-from tests.support.e2e import E2E, log_tail
+from tests.support.e2e import E2E, log_tail, talk_scenario
 
 pytestmark = pytest.mark.e2e
 
@@ -68,9 +67,9 @@ def test_recorded_call_through_the_carrier(e2e: E2E) -> None:
         "carrier_uas", e2e.workdir / "sipp", port=e2e.carrier_port, rtp_echo=True, timeout=30
     ).start()
     try:
-        time.sleep(0.3)
+        carrier.listening()
         desk = Sipp(
-            "desk_uac",
+            talk_scenario("desk_uac", e2e.workdir / "sipp"),
             e2e.workdir / "sipp",
             remote=e2e.sip,
             service=number,
