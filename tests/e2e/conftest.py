@@ -18,7 +18,6 @@ import pytest
 
 from lab.asterisk import LocalAsterisk, Phone, Ports, Queue, RootfsError, ensure_rootfs
 from lab.asterisk.local import AsteriskError
-from lab.sipp import free_udp_port
 from masking.config import load_settings
 from masking.runtime import RuntimeThread
 from tests.support.e2e import (
@@ -32,7 +31,7 @@ from tests.support.e2e import (
     reset,
     seed_live,
 )
-from tests.support.environment import free_tcp_port, unavailable
+from tests.support.environment import free_tcp_port, session_port, unavailable
 
 
 @pytest.fixture(scope="session")
@@ -49,10 +48,11 @@ def rootfs() -> Path:
 @pytest.fixture(scope="session")
 def e2e(rootfs: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2E]:
     workdir = tmp_path_factory.mktemp("e2e")
-    carrier_port = free_udp_port()
-    site_ports = {"desk1": free_udp_port(), "desk2": free_udp_port()}
+    # bound anew by each call's SIPp: ports no other process is handed meanwhile
+    carrier_port = session_port()
+    site_ports = {"desk1": session_port(), "desk2": session_port()}
     # nothing listens here unless a test starts a FastAGI server on it
-    agi_port = free_tcp_port()
+    agi_port = session_port()
     phones = [
         Phone("desk1", PHONE_PASSWORDS["desk1"], contact=f"127.0.0.1:{site_ports['desk1']}"),
         Phone("desk2", PHONE_PASSWORDS["desk2"], contact=f"127.0.0.1:{site_ports['desk2']}"),
