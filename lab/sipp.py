@@ -45,6 +45,20 @@ def _bindable(port: int) -> bool:
     return True
 
 
+def udp_bound(port: int) -> bool:
+    """Some socket is bound to UDP ``port`` (read from /proc/net/udp: probing by binding
+    the port ourselves could make the process about to bind it fail)."""
+    suffix = f":{port:04X}"
+    for table in ("/proc/net/udp", "/proc/net/udp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        if any(line.split()[1].endswith(suffix) for line in lines if len(line.split()) > 1):
+            return True
+    return False
+
+
 def free_udp_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -312,6 +326,19 @@ class Sipp:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+        return self
+
+    def listening(self, timeout: float = 5.0) -> Sipp:
+        """Wait until this SIPp has bound its SIP port (a UAS: from then on what is sent
+        to it waits in its socket), or has exited, or ``timeout`` passed (its result
+        tells). Replaces a fixed pause before the first request reaches it."""
+        deadline = time.monotonic() + timeout
+        while not udp_bound(self.port):
+            if self.process is None or self.process.poll() is not None:
+                break
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
         return self
 
     def wait(self, timeout: float | None = None) -> SippResult:

@@ -6,6 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from masking import sites
 from masking.calls.click2call import prepare_click2call
@@ -140,9 +142,11 @@ def test_redis_down_fails_closed(
     settings, clock: FakeClock, world: World, service: MaskingService
 ) -> None:
     vn = revealed_number(service, world)
-    dead = LivePool(
-        redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2), settings.redis_prefix
+    # no retries: redis-py's default (10, with backoff) only delays the same refusal by ~4 s
+    nothing_listens = redis.Redis(
+        host="127.0.0.1", port=1, socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0)
     )
+    dead = LivePool(nothing_listens, settings.redis_prefix)
     desk = MaskingCallDesk(MaskingService(settings, service.db, dead, clock))
     decision = desk.operator_call(endpoint="pvz1-desk1", dialed=vn, channel_id="c")
     assert (decision.action, decision.deny_reason) == ("deny", Refusal.UNAVAILABLE)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -75,7 +74,8 @@ def call_about(
         staff_scenario, e2e.workdir / "sipp", port=e2e.site_ports["desk1"], timeout=40
     ).start()
     try:
-        time.sleep(0.3)
+        carrier.listening()
+        staff.listening()
         pressed = console("POST", f"/appeals/{case_id}/calls", headers={"Idempotency-Key": ref})
         assert pressed.status_code == 201, pressed.text
         call = pressed.json()

@@ -178,7 +178,8 @@ class Phones:
         self.operator = Sipp(
             operator, e2e.workdir / "sipp", port=e2e.site_ports["desk2"], timeout=40
         ).start()
-        time.sleep(0.3)
+        self.carrier.listening()
+        self.operator.listening()
 
     def wait(self, live: Live) -> tuple[SippResult, SippResult]:
         try:
@@ -340,7 +341,8 @@ def test_operator_phone_busy_is_no_attempt_and_pauses_the_session(
     ).start()
     session_id = ""
     try:
-        time.sleep(0.3)
+        carrier.listening()
+        desk.listening()
         session_id = operator.ok("POST", f"/campaigns/{campaign}/sessions", 201)["id"]
         paused = wait_for(
             lambda: (

@@ -76,7 +76,8 @@ def test_click_to_call_rings_staff_then_customer_masked_and_recorded(live: Live)
         timeout=30,
     ).start()
     try:
-        time.sleep(0.3)
+        carrier.listening()
+        staff.listening()
         with StatusWatch(live, call_id) as watch:
             originate(live, call_id, endpoint)
             staff_result = staff.wait(20)
@@ -142,7 +143,8 @@ def test_click_to_call_in_closed_hours_plays_the_prompt_to_staff(live: Live) -> 
         "site_phone_uas", e2e.workdir / "sipp", port=e2e.site_ports["desk1"], timeout=25
     ).start()
     try:
-        time.sleep(0.3)
+        carrier.listening()
+        staff.listening()
         originate(live, call_id, endpoint)
         staff_result = staff.wait(20)
         time.sleep(0.3)

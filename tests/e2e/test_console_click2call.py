@@ -6,7 +6,6 @@ never the customer's real number."""
 
 from __future__ import annotations
 
-import time
 import wave
 from typing import Any
 
@@ -59,7 +58,8 @@ def test_click2call_real(live: Live, chromium: Any) -> None:
     )
     context.set_default_timeout(10_000)
     try:
-        time.sleep(0.3)
+        carrier.listening()
+        desk.listening()
         page = context.new_page()
         page.goto("/lang/en?next=/login")
         sign_in(page, "owner1", "owner1-pass")

@@ -32,7 +32,14 @@ from masking.storage.models import CallRecord, HotlineContact, Order, Shipment, 
 from tests.support import hotline as hl_support
 from tests.support.audio import wait_for_file
 from tests.support.browser import TABLET, Shots, sign_in
-from tests.support.e2e import HOTLINE_DID, HOTLINE_QUEUE, Live, LogMark, log_tail
+from tests.support.e2e import (
+    HOTLINE_DID,
+    HOTLINE_QUEUE,
+    TALK_SECONDS,
+    Live,
+    LogMark,
+    log_tail,
+)
 from tests.support.leaks import digit_leaks
 
 pytestmark = pytest.mark.e2e
@@ -141,7 +148,7 @@ def call_hotline(
     pop: dict[str, object] | None = None
     answers: list[str] = []
     try:
-        time.sleep(0.3)
+        agent.listening()
         customer = Sipp(
             scenario,
             workdir,
@@ -390,7 +397,7 @@ def test_a_typo_caller_reaches_the_agent_masked_and_pops_as_typo_1(
 def test_service_down_the_caller_still_reaches_the_agent_unidentified(hotline: Live) -> None:
     live = hotline
     live.e2e.point_dialplan_at(live.e2e.agi_port)  # nothing listens there
-    call = call_hotline(live, poll_pop=False)
+    call = call_hotline(live, poll_pop=False, seconds=TALK_SECONDS)
     assert call.customer.ok, call.customer.describe() + "\n" + log_tail(live.e2e)
     assert call.agent.ok, call.agent.describe() + "\n" + log_tail(live.e2e)
     [invite] = call.agent.invites

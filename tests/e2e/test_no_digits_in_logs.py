@@ -22,6 +22,7 @@ from tests.support.e2e import (
     assert_denied,
     denied_desk_call,
     log_tail,
+    talk_scenario,
 )
 from tests.support.leaks import digit_leaks
 
@@ -56,9 +57,9 @@ def _call_back(live: Live, vn: str) -> None:
         "site_phone_uas", e2e.workdir / "sipp", port=e2e.site_ports["desk1"], timeout=20
     ).start()
     try:
-        time.sleep(0.3)
+        phone.listening()
         customer = Sipp(
-            "customer_uac",
+            talk_scenario("customer_uac", e2e.workdir / "sipp"),
             e2e.workdir / "sipp",
             remote=e2e.sip,
             service=vn.lstrip("+"),

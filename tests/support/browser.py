@@ -86,6 +86,34 @@ class Shots:
         return path
 
 
+def wait_live(
+    page: Any,
+    *,
+    every: float,
+    selector: str | None = None,
+    function: str | None = None,
+    timeout: float = 25.0,
+) -> None:
+    """Wait for ``selector`` (or the JavaScript ``function``) on a page that refreshes
+    itself on a timer every ``every`` seconds, without waiting those seconds: the page's
+    clock (``page.clock.install()`` before it loaded) is moved on by ``every`` on each try,
+    so its own timer fires at once and it fetches itself as it would have later."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    deadline = time.monotonic() + timeout
+    while True:
+        page.clock.fast_forward(int(every * 1000))
+        try:
+            if selector is not None:
+                page.wait_for_selector(selector, timeout=1_000)
+            else:
+                page.wait_for_function(function, timeout=1_000)
+            return
+        except PlaywrightTimeout:
+            if time.monotonic() > deadline:
+                raise
+
+
 def sign_in(page: Any, login: str, password: str) -> None:
     page.goto("/login")
     page.fill("input[name=login]", login)

@@ -26,7 +26,7 @@ from sqlalchemy import select
 
 from lab.asterisk import LocalAsterisk, Phone, Ports, Queue
 from lab.asterisk.local import AsteriskError
-from lab.sipp import Sipp, SippResult, free_udp_port
+from lab.sipp import SCENARIOS, Sipp, SippResult
 from masking import accounts, shipments, sites
 from masking.config import AsteriskRuntime, load_settings
 from masking.numbers import bindings
@@ -35,8 +35,8 @@ from masking.runtime import RuntimeThread
 from masking.service import MaskingService
 from masking.storage.models import Base, Binding, CallRecord
 from tests.support.calls import call_records
-from tests.support.environment import free_tcp_port
-from tests.support.factories import World
+from tests.support.environment import free_tcp_port, session_port
+from tests.support.factories import World, seeded_password_hash
 
 # A TEST-ONLY context (not in dialplan/): record and dial the carrier, no AGI involved.
 SMOKE_DIALPLAN = """\
@@ -65,6 +65,26 @@ HOTLINE_QUEUE = "hotline-pvz1"
 HOTLINE_AGENTS = ("desk2",)
 MOSCOW = ZoneInfo("Europe/Moscow")
 
+# The talking UACs of lab/scenarios hang up 7 s after the answer (the demo's pace); the
+# tests let them talk TALK_SECONDS: a recording still holds over 2 s of echoed audio.
+TALKS_7_S = 'timeout="7000" ontimeout="our_bye"'
+TALK_SECONDS = 4
+
+
+def talk_scenario(scenario: str, workdir: Path, seconds: float = TALK_SECONDS) -> str | Path:
+    """``scenario`` hanging up ``seconds`` after the answer if it is one of the UACs that
+    talk 7 s (a copy in ``workdir``), else ``scenario`` itself."""
+    source = SCENARIOS / f"{scenario}.xml"
+    if not source.exists():
+        return scenario
+    text = source.read_text()
+    if text.count(TALKS_7_S) != 1:
+        return scenario
+    workdir.mkdir(parents=True, exist_ok=True)
+    path = workdir / f"{scenario}_talk{int(seconds * 1000)}ms.xml"
+    path.write_text(text.replace(TALKS_7_S, f'timeout="{int(seconds * 1000)}" ontimeout="our_bye"'))
+    return path
+
 
 @dataclass
 class E2E:
@@ -90,7 +110,8 @@ class E2E:
         answered: bool = False,
         keys: dict[str, str] | None = None,
     ) -> tuple[SippResult, SippResult]:
-        """A desk phone (SIPp ``scenario``) dials ``dialed`` while a carrier SIPp listens.
+        """A desk phone (SIPp ``scenario``, see :func:`talk_scenario`) dials ``dialed``
+        while a carrier SIPp listens.
 
         ``answered``: wait for the carrier's call to finish (it got one); otherwise give
         the carrier a moment after the desk phone is done and stop it. ``keys``: the
@@ -104,9 +125,9 @@ class E2E:
             timeout=timeout,
         ).start()
         try:
-            time.sleep(0.3)
+            carrier.listening()
             desk = Sipp(
-                scenario,
+                talk_scenario(scenario, self.workdir / "sipp"),
                 self.workdir / "sipp",
                 remote=self.sip,
                 service=dialed,
@@ -131,8 +152,9 @@ class E2E:
         keys: dict[str, str] | None = None,
         timeout: float = 30,
     ) -> tuple[SippResult, SippResult]:
-        """A customer (SIPp ``scenario``, through the carrier trunk) calls ``dialed`` while
-        desk1's site phone SIPp answers if it rings. Returns (customer, site phone)."""
+        """A customer (SIPp ``scenario``, see :func:`talk_scenario`; through the carrier
+        trunk) calls ``dialed`` while desk1's site phone SIPp answers if it rings.
+        Returns (customer, site phone)."""
         phone = Sipp(
             "site_phone_uas",
             self.workdir / "sipp",
@@ -141,9 +163,9 @@ class E2E:
             timeout=20,
         ).start()
         try:
-            time.sleep(0.3)
+            phone.listening()
             customer = Sipp(
-                scenario,
+                talk_scenario(scenario, self.workdir / "sipp"),
                 self.workdir / "sipp",
                 remote=self.sip,
                 service=dialed,
@@ -175,10 +197,11 @@ def running_e2e(
 ) -> Iterator[E2E]:
     """The e2e Asterisk on free ports (``runtime``: None is the setting
     MASKING_ASTERISK_RUNTIME), stopped on the way out."""
-    carrier_port = free_udp_port()
-    site_ports = {"desk1": free_udp_port(), "desk2": free_udp_port()}
+    # bound anew by each call's SIPp: ports no other process is handed meanwhile
+    carrier_port = session_port()
+    site_ports = {"desk1": session_port(), "desk2": session_port()}
     # nothing listens here unless a test starts a FastAGI server on it
-    agi_port = free_tcp_port()
+    agi_port = session_port()
     phones = [
         Phone("desk1", PHONE_PASSWORDS["desk1"], contact=f"127.0.0.1:{site_ports['desk1']}"),
         Phone("desk2", PHONE_PASSWORDS["desk2"], contact=f"127.0.0.1:{site_ports['desk2']}"),
@@ -319,7 +342,7 @@ def seed_live(service: MaskingService) -> tuple[World, World]:
             site=pvz1,
             endpoint="desk1",
         )
-        owner1.password_hash = accounts.hash_password("owner1-pass")  # seeded, shorter than 12
+        owner1.password_hash = seeded_password_hash("owner1-pass")  # seeded, shorter than 12
         employee1 = accounts.add_staff(
             session, login="employee1", role="employee", site=pvz1, endpoint="desk2"
         )

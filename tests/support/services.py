@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from masking.config import Settings, load_settings
 from masking.numbers import bindings
@@ -66,16 +66,43 @@ def postgres_database(prefix: str) -> Iterator[str]:
         db.dispose()
         yield url
     finally:
+        forget_database(url)
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
 
+# One engine per test database for the whole run: a new engine per test costs a connection.
+_ENGINES: dict[str, Engine] = {}
+
+
 def truncate(url: str) -> None:
-    """Empty every table of a PostgreSQL database but the reasons (all active again)."""
-    engine = create_engine(url)
+    """Empty every table of a PostgreSQL database but the reasons (all active again), and
+    restart every sequence: the database is then as the migrations left it.
+
+    Only the tables holding rows are truncated (one query finds them): TRUNCATE of all
+    two dozen tables costs ~150 ms even when they are empty, the probe ~2 ms.
+    """
+    engine = _ENGINES.get(url)
+    if engine is None:
+        engine = _ENGINES[url] = create_engine(url)
     tables = [t.name for t in Base.metadata.sorted_tables if t.name != "reasons"]
+    holding_rows = " UNION ALL ".join(
+        f"SELECT '{name}' WHERE EXISTS (SELECT 1 FROM \"{name}\")" for name in tables
+    )
     with engine.begin() as conn:
-        conn.execute(text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
-        conn.execute(text("UPDATE reasons SET active = true"))
-    engine.dispose()
+        full = [row[0] for row in conn.execute(text(holding_rows))]
+        if full:
+            quoted = ", ".join(f'"{name}"' for name in full)
+            conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+        # RESTART IDENTITY for the tables that were empty too (a rolled-back insert
+        # advances a sequence)
+        conn.execute(text("SELECT setval(c.oid, 1, false) FROM pg_class c WHERE c.relkind = 'S'"))
+        conn.execute(text("UPDATE reasons SET active = true WHERE NOT active"))
+
+
+def forget_database(url: str) -> None:
+    """Close :func:`truncate`'s connection to ``url`` (before the database is dropped)."""
+    engine = _ENGINES.pop(url, None)
+    if engine is not None:
+        engine.dispose()

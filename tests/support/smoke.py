@@ -6,7 +6,6 @@ the container image."""
 from __future__ import annotations
 
 import os
-import time
 import wave
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import pytest
 
 from lab.sipp import Sipp
 from tests.support.audio import rms, wait_for_file
-from tests.support.e2e import CUSTOMER_1, E2E, Live, log_tail
+from tests.support.e2e import CUSTOMER_1, E2E, Live, log_tail, talk_scenario
 
 CUSTOMER = "79001234567"
 
@@ -70,9 +69,9 @@ def recorded_call_through_the_carrier(e2e: E2E) -> None:
         "carrier_uas", e2e.workdir / "sipp", port=e2e.carrier_port, rtp_echo=True, timeout=30
     ).start()
     try:
-        time.sleep(0.3)
+        carrier.listening()
         desk = Sipp(
-            "desk_uac",
+            talk_scenario("desk_uac", e2e.workdir / "sipp"),
             e2e.workdir / "sipp",
             remote=e2e.sip,
             service=number,

@@ -11,7 +11,7 @@ from masking.service import MaskingService
 from masking.states import Direction, Disposition
 from masking.storage.models import CallRecord, new_id
 from tests.support.audio import write_wav
-from tests.support.factories import seed_site, virtual
+from tests.support.factories import seed_site, seeded_password_hash, virtual
 
 SITES = ("pvz1", "pvz2")
 ROLES = ("owner", "staff_manager", "employee", "employee_visible", "admin", "qa")
@@ -55,9 +55,9 @@ def seed_world(service: MaskingService, *, pool: int = 20) -> Seeded:
                 site=site,
                 endpoint=f"{code}-desk4",
                 visible=True,
-            ).password_hash = accounts.hash_password("empvis-pass")
+            ).password_hash = seeded_password_hash("empvis-pass")
             emp = accounts.get_staff(session, f"{code}-emp")
-            emp.password_hash = accounts.hash_password("emp-pass")
+            emp.password_hash = seeded_password_hash("emp-pass")
             # an answered call with a recording on disk, made by the site's employee
             started = service.clock() - timedelta(days=2)
             call_id = new_id()
@@ -88,7 +88,7 @@ def seed_world(service: MaskingService, *, pool: int = 20) -> Seeded:
         for login, role in (("root", "admin"), ("qa1", "qa")):
             accounts.add_staff(
                 session, login=login, role=role, site=None
-            ).password_hash = accounts.hash_password(f"{role}-pass")
+            ).password_hash = seeded_password_hash(f"{role}-pass")
         logins = {
             "owner": "pvz1-owner",
             "staff_manager": "pvz1-manager",

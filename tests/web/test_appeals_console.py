@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 
 from tests.support import appeals
-from tests.support.browser import Shots, sign_in
+from tests.support.browser import Shots, sign_in, wait_live
 from tests.support.web import Seeded
 
 pytestmark = pytest.mark.browser
 
+QUEUE_LIVE_SECONDS = 10  # the queue's data-live (appeals.html)
 COLOURS = {  # the left edge of each row (console.css)
     "on_time": "rgb(46, 125, 50)",
     "first_call_missed": "rgb(224, 168, 0)",
@@ -31,6 +32,7 @@ def test_appeals(new_page: Callable[[], Any], shots: Shots, seeded: Seeded) -> N
         service, "A-103", topic="payment_question", received_at=now - timedelta(hours=25)
     )
     page = new_page()
+    page.clock.install()  # the queue refreshes itself on a timer: wait_live moves it on
     sign_in(page, "pvz1-owner", "owner-pass")
     page.click("#nav-appeals")
     page.wait_for_selector("#appeals")
@@ -54,7 +56,7 @@ def test_appeals(new_page: Callable[[], Any], shots: Shots, seeded: Seeded) -> N
 
     # live: an appeal received now appears without a reload
     case_id = appeals.receive(service, "A-104", topic="contact_request")
-    page.wait_for_selector(f"#appeals tr[data-id='{case_id}']", timeout=25_000)
+    wait_live(page, every=QUEUE_LIVE_SECONDS, selector=f"#appeals tr[data-id='{case_id}']")
     shots(page, "queue-live")
 
     # the appeal: attempts with outcome and duration, then a refused Resolved

@@ -19,7 +19,8 @@ from masking.cases import lifecycle
 from masking.service import MaskingService
 from masking.states import CallStatus, Direction, Disposition
 from masking.storage.models import CallRecord, Order, new_id
-from tests.support.browser import Shots, sign_in
+from masking.web.campaigns.console import SESSION_LIVE_SECONDS
+from tests.support.browser import Shots, sign_in, wait_live
 from tests.support.web import Seeded
 
 pytestmark = pytest.mark.browser
@@ -105,6 +106,7 @@ def test_campaign_worklist_and_progressive_session(
     orders.set_callback(service, callback, colleague_id, service.clock() + timedelta(hours=3))
 
     page = new_page()
+    page.clock.install()  # the page refreshes itself on timers: wait_live moves them on
     sign_in(page, "pvz1-empvis", "empvis-pass")
     page.click("#nav-campaigns")
     page.wait_for_selector("#campaigns")
@@ -137,8 +139,10 @@ def test_campaign_worklist_and_progressive_session(
     assert dialed.outcome == progressive.StepOutcome.DIAL and dialed.order_id == fresh
     assert dialed.call_id is not None
     call_id = dialed.call_id
-    page.wait_for_function(
-        "document.getElementById('ds-call').dataset.status === 'ringing_staff'", timeout=15_000
+    wait_live(
+        page,
+        every=SESSION_LIVE_SECONDS,
+        function="document.getElementById('ds-call').dataset.status === 'ringing_staff'",
     )
     assert "снимите трубку" in page.locator("#ds-call").inner_text()
     with service.db.session() as session:
@@ -146,8 +150,10 @@ def test_campaign_worklist_and_progressive_session(
         assert record is not None
         record.recording_file = f"x/{call_id}.wav"  # the desk dialed the customer
     call_log.mark_answered(service, call_id, service.clock())
-    page.wait_for_function(
-        "document.getElementById('ds-call').dataset.status === 'connected'", timeout=15_000
+    wait_live(
+        page,
+        every=SESSION_LIVE_SECONDS,
+        function="document.getElementById('ds-call').dataset.status === 'connected'",
     )
     assert "разговор идёт" in page.locator("#ds-call").inner_text()
     assert page.locator("#ds-state").inner_text() == "идёт"
@@ -159,7 +165,7 @@ def test_campaign_worklist_and_progressive_session(
         service, call_id, service.clock() + timedelta(seconds=15), Disposition.ANSWERED
     )
     assert progressive.step(service, session_id).outcome == progressive.StepOutcome.NOTE_DUE
-    page.wait_for_selector("#ds-note", timeout=15_000)
+    wait_live(page, every=SESSION_LIVE_SECONDS, selector="#ds-note")
     assert "100501" in page.locator("#ds-note-due").inner_text()
     shots(page, "session-note-due")
     page.fill("#ds-note", "Клиент подтвердил заказ, реквизиты получил")
@@ -169,8 +175,10 @@ def test_campaign_worklist_and_progressive_session(
     # nothing else is due: the session says why and until when
     idle = progressive.step(service, session_id)
     assert idle.outcome == progressive.StepOutcome.IDLE
-    page.wait_for_function(
-        "document.getElementById('ds-idle').textContent.includes('некому')", timeout=15_000
+    wait_live(
+        page,
+        every=SESSION_LIVE_SECONDS,
+        function="document.getElementById('ds-idle').textContent.includes('некому')",
     )
     assert "следующий звонок в 12:10" in page.locator("#ds-idle").inner_text()
     empty = page.locator("#why-empty").inner_text()
@@ -179,7 +187,9 @@ def test_campaign_worklist_and_progressive_session(
 
     # a new order arrives: it appears without a reload, due now
     new = receive(service, "100502", 6, 0.1)
-    page.wait_for_selector(f"#orders tr[data-id='{new}'] button.call-order", timeout=25_000)
+    wait_live(
+        page, every=SESSION_LIVE_SECONDS, selector=f"#orders tr[data-id='{new}'] button.call-order"
+    )
     assert page.locator("#orders tr.wl").first.get_attribute("data-id") == str(new)
     visible_digits(page)
     shots(page, "worklist-live")

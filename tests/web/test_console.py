@@ -163,8 +163,6 @@ def test_call_button_shows_live_status(
     """The Call button's live status display (console JS + SSE). The originator here is
     the HTTP-layer test double and the status changes are written the way the AMI client
     writes them; the same flow against the real Asterisk is not covered here."""
-    import threading
-    import time
     from datetime import timedelta
 
     page = new_page()
@@ -176,23 +174,15 @@ def test_call_button_shows_live_status(
     assert call_id
     shots(page, "call-ringing-staff")
 
-    def asterisk() -> None:
-        time.sleep(0.5)
-        call_log.set_status(browser_service, call_id, "ringing_customer")
-        time.sleep(1.0)
-        call_log.mark_answered(browser_service, call_id, browser_service.clock())
-        time.sleep(1.5)
-        call_log.mark_ended(
-            browser_service, call_id, browser_service.clock() + timedelta(seconds=20)
-        )
-
-    worker = threading.Thread(target=asterisk)
-    worker.start()
+    # each change as the AMI client writes it, the next once the page showed this one
+    call_log.set_status(browser_service, call_id, "ringing_customer")
+    page.wait_for_selector("#call-status[data-status=ringing_customer]")
+    call_log.mark_answered(browser_service, call_id, browser_service.clock())
     page.wait_for_selector("#call-status[data-status=connected]")
     assert "разговор идёт" in page.locator("#call-status-text").inner_text()
     shots(page, "call-connected")
+    call_log.mark_ended(browser_service, call_id, browser_service.clock() + timedelta(seconds=20))
     page.wait_for_selector("#call-status[data-status=ended]")
-    worker.join()
     assert page.locator("#call-status").get_attribute("data-disposition") == "answered"
     assert "звонок завершён: состоялся" in page.locator("#call-status-text").inner_text()
     shots(page, "call-ended")

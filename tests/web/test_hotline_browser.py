@@ -18,14 +18,13 @@ import pytest
 
 from masking.calls import call_log
 from masking.states import Disposition
+from masking.web.hotline.console import POLL_SECONDS
 from tests.support import hotline as support
-from tests.support.browser import Shots, sign_in
+from tests.support.browser import Shots, sign_in, wait_live
 from tests.support.clock import FakeClock
 from tests.support.web import Seeded
 
 pytestmark = pytest.mark.browser
-
-POP_SECONDS = 10_000  # ms: the pop polls every 1.5 s
 
 
 class Session:
@@ -67,6 +66,7 @@ def test_the_agent_identifies_a_caller_on_the_live_pop(
     service = seeded.service
     hl = support.seed_hotline(service, "pvz1")
     page = new_page()
+    page.clock.install()  # the pop is polled on a timer: wait_live moves it on
     session = Session(page)
     sign_in(page, "pvz1-emp", "emp-pass")
     page.click("#nav-hotline")
@@ -76,7 +76,7 @@ def test_the_agent_identifies_a_caller_on_the_live_pop(
 
     # a call from a number one digit off the order's: the pop appears without a reload
     first = support.contact(service, hl, support.CALLER_TYPO_1)
-    page.wait_for_selector("#pop-card", timeout=POP_SECONDS)
+    wait_live(page, every=POLL_SECONDS, selector="#pop-card")
     assert page.locator("#match-type").inner_text() == "опечатка, 1 цифра"
     row = page.locator(f"#candidates tr[data-shipment='{hl.shipment_id}']").inner_text()
     for fact in (support.ORDER, support.MODEL, support.STORE, "ожидает оплаты"):
@@ -148,9 +148,10 @@ def test_the_agent_identifies_a_caller_on_the_live_pop(
     call_log.mark_ended(service, first.call_id, clock.now, Disposition.ANSWERED)
     clock.advance(minutes=1)
     second = support.contact(service, hl, support.CALLER_TYPO_1)
-    page.wait_for_function(
-        f"document.getElementById('pop-card')?.dataset.contact === '{second.id}'",
-        timeout=POP_SECONDS,
+    wait_live(
+        page,
+        every=POLL_SECONDS,
+        function=f"document.getElementById('pop-card')?.dataset.contact === '{second.id}'",
     )
     assert page.locator("#match-type").inner_text() == "точное"
     page.fill("#said-name", "Иванова Анна")
@@ -171,9 +172,10 @@ def test_the_agent_identifies_a_caller_on_the_live_pop(
     call_log.mark_ended(service, second.call_id, clock.now, Disposition.ANSWERED)
     clock.advance(minutes=1)
     third = support.contact(service, hl, "+77019999999")
-    page.wait_for_function(
-        f"document.getElementById('pop-card')?.dataset.contact === '{third.id}'",
-        timeout=POP_SECONDS,
+    wait_live(
+        page,
+        every=POLL_SECONDS,
+        function=f"document.getElementById('pop-card')?.dataset.contact === '{third.id}'",
     )
     assert page.locator("#match-type").inner_text() == "нет совпадения"
     assert page.locator("#support-email").inner_text() == support.SUPPORT_EMAIL
