@@ -28,7 +28,8 @@ from masking.service import MaskingService
 from masking.storage.models import CallRecord
 from tests.support.e2e import CUSTOMER_1, E2E, PHONE_PASSWORDS, log_tail, seed_live
 from tests.support.environment import REDIS_URL
-from tests.support.instances import Fleet, postgres_database, wait_logged
+from tests.support.instances import Fleet, wait_logged
+from tests.support.services import postgres_database
 
 pytestmark = pytest.mark.e2e
 
@@ -61,7 +62,7 @@ def pair(e2e: E2E, rootfs: Path, tmp_path_factory: pytest.TempPathFactory) -> It
     b = E2E(asterisk_b, workdir, carrier_port, e2e.agi_port, {"desk1": desk1_port})
     prefix = f"asterisks:{uuid.uuid4().hex[:10]}:"
     try:
-        with postgres_database() as url:
+        with postgres_database("masking_asterisks") as url:
             settings = load_settings(
                 var_dir=workdir / "admin",
                 database_url=url,

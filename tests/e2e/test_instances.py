@@ -101,18 +101,21 @@ def test_failover_to_the_next_instance_and_both_down(two: Fleet) -> None:
     instances = two.instances
     killed_at = datetime.now()
     instances.kill(0)  # the leader, and the first server of the list
+    assert instances.wait_leader(not_=0) == 1
+    [took_over] = [line[:23] for line in instances[1].log().splitlines() if LEADS in line]
+    takeover = (datetime.strptime(took_over, "%Y-%m-%d %H:%M:%S,%f") - killed_at).total_seconds()
+    print(f"leadership taken over {takeover:.2f} s after the kill")
+    assert takeover < 5
 
+    # the dead instance is still first in the list: every call goes past it. (A call that
+    # both starts and ends inside the takeover window, before the new leader's tracker
+    # logs in, is closed by its reconciliation without knowing it was answered.)
     call_id, mark = operator_call(two)
     assert decided_by(two, call_id) == [1]
     (tried, dead_url), (asked, _) = mark.agi_requests()
     assert dead_url.startswith(f"{instances[0].agi_url}/operator-call?")
     print(f"failover past a killed instance: {(asked - tried).total_seconds() * 1000:.1f} ms")
     assert (asked - tried).total_seconds() < 0.5
-    assert instances.wait_leader(not_=0) == 1
-    [took_over] = [line[:23] for line in instances[1].log().splitlines() if LEADS in line]
-    takeover = (datetime.strptime(took_over, "%Y-%m-%d %H:%M:%S,%f") - killed_at).total_seconds()
-    print(f"leadership taken over {takeover:.2f} s after the kill")
-    assert takeover < 5
 
     instances.kill(1)
     before = len(two.records())
