@@ -41,6 +41,8 @@ from prometheus_client import (
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
+from masking.shapes import is_asterisk_name
+
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -207,8 +209,10 @@ def ami_connected(connected: bool) -> None:
 
 
 def ami_tracking(on: bool, asterisk: str = "") -> None:
-    """``asterisk``: its name (MASKING_ASTERISK_NAME); empty with one Asterisk."""
-    _instruments().ami_tracking.labels(_label(asterisk) if asterisk else "").set(1 if on else 0)
+    """``asterisk``: its name (MASKING_ASTERISK_NAME, validated by its own shape, which
+    allows dots and a leading digit); empty with one Asterisk."""
+    label = asterisk if not asterisk or is_asterisk_name(asterisk) else "other"
+    _instruments().ami_tracking.labels(label).set(1 if on else 0)
 
 
 def scheduler_round(lag_seconds: float | None, ended_at: float) -> None:
@@ -249,11 +253,6 @@ def use_directory(path: Path) -> None:
         _directory = path
 
 
-def directory() -> Path | None:
-    """The multiprocess directory, when this process writes to one."""
-    return _directory
-
-
 def process_exited(pid: int) -> None:
     """A worker is gone: its live gauges no longer count (its counters still do)."""
     if _directory is not None:
@@ -273,12 +272,11 @@ class _Scrape:
             yield from source.collect()
 
 
-def exposition(extra: Iterable[Collector] = (), *, path: Path | None = None) -> bytes:
+def exposition(extra: Iterable[Collector] = ()) -> bytes:
     """The text format for ``/metrics``: every process's values when in multiprocess
-    mode (or those written to ``path``), this process's otherwise, then ``extra``."""
-    folder = path or _directory
-    if folder is not None:
-        own: Collector = multiprocess.MultiProcessCollector(None, str(folder))
+    mode, this process's otherwise, then ``extra``."""
+    if _directory is not None:
+        own: Collector = multiprocess.MultiProcessCollector(None, str(_directory))
     else:
         own = _instruments().registry
     return generate_latest(_Scrape([own, *extra]))

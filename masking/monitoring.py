@@ -173,6 +173,9 @@ class StateCollector:
                 up.add_metric(["database"], 0)
             finally:
                 self._querying.release()
+        else:  # an earlier scrape's query still hangs: the database does not answer
+            self._log_failure("database", TimeoutError("an earlier scrape's query still runs"))
+            up.add_metric(["database"], 0)
         try:
             self.service.pool.redis.ping()
             up.add_metric(["redis"], 1)

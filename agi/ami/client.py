@@ -36,16 +36,19 @@ class AmiClient(AmiConnection):
         asterisk: str | None = None,
         **options: Any,
     ) -> None:
-        tracker = CallTracker(service, recording_delays=recording_delays) if service else None
+        tracker = (
+            CallTracker(service, recording_delays=recording_delays, asterisk=asterisk)
+            if service
+            else None
+        )
         # the follow-up reconcile after a login or lost events waits until the records
         # too young for reconciliation then (call_log.RECONCILE_GRACE) are old enough
         options.setdefault("reconcile_followup", call_log.RECONCILE_GRACE.total_seconds() + 1.0)
-        super().__init__(listener=tracker, track_events=track_events, **options)
+        super().__init__(
+            listener=tracker, track_events=track_events, asterisk=asterisk or "", **options
+        )
         self.service = service
         self.tracker = tracker
-        self.asterisk_label = asterisk or ""
-        if tracker is not None:
-            tracker.asterisk = asterisk or None
         self.originator = AmiOriginator(self, service=service, tracker=tracker)
 
     @classmethod

@@ -221,9 +221,6 @@ class AmiConnection:
     one-shot work, or :meth:`start` / :meth:`close` in a long-running service.
     """
 
-    # the Asterisk (systemname) whose events this connection may track, for the metrics
-    asterisk_label = ""
-
     def __init__(
         self,
         *,
@@ -233,6 +230,7 @@ class AmiConnection:
         secret: str,
         listener: AmiListener | None = None,
         track_events: bool = True,
+        asterisk: str = "",
         batch_window: float = 0.02,
         batch_max: int = 500,
         ping_interval: float = 10.0,
@@ -250,6 +248,7 @@ class AmiConnection:
         self.username, self.secret = username, secret
         self.listener = listener
         self._tracking = listener is not None and track_events
+        self.asterisk = asterisk  # its name (systemname), for the metrics; "" with one
         self.batch_window, self.batch_max = batch_window, batch_max
         self.batches = 0  # batches handed to the listener so far
         self.filters_accepted: bool | None = None  # the last Filter action's fate
@@ -358,7 +357,7 @@ class AmiConnection:
         self._fail_inflight("client closed")
         if self._supervisor is not None:
             metrics.ami_connected(False)
-            metrics.ami_tracking(False, self.asterisk_label)
+            metrics.ami_tracking(False, self.asterisk)
         self._stopped.set()
 
     async def _supervise(self) -> None:
@@ -396,7 +395,7 @@ class AmiConnection:
             await self._lost.wait()
             self._ready.clear()
             metrics.ami_connected(False)
-            metrics.ami_tracking(False, self.asterisk_label)
+            metrics.ami_tracking(False, self.asterisk)
             for task in list(self._session_tasks):
                 task.cancel()
             self._fail_inflight("AMI connection lost")
@@ -636,13 +635,13 @@ class AmiConnection:
             self._tracker_task.cancel()
         task = asyncio.ensure_future(self._after_login(self.listener))
         self._tracker_task = task
-        metrics.ami_tracking(True, self.asterisk_label)
+        metrics.ami_tracking(True, self.asterisk)
         self._session_tasks.add(task)
         task.add_done_callback(self._session_tasks.discard)
 
     def _stop_tracking(self) -> None:
         task, self._tracker_task = self._tracker_task, None
-        metrics.ami_tracking(False, self.asterisk_label)
+        metrics.ami_tracking(False, self.asterisk)
         if task is not None:
             task.cancel()
         while not self._events.empty():

@@ -456,11 +456,12 @@ class CallTracker:
             )
             alive_ids.update(v for v in values if isinstance(v, str) and is_call_id(v))
             await self._answered_meanwhile(
+                ami,
                 {
                     value
                     for channel, value in zip(channels, values, strict=True)
                     if isinstance(value, str) and is_call_id(value) and header(channel, "BridgeId")
-                }
+                },
             )
             closed = await asyncio.to_thread(
                 call_log.reconcile,
@@ -504,7 +505,7 @@ class CallTracker:
             return None
         return {self.asterisk}
 
-    async def _answered_meanwhile(self, bridged: set[str]) -> None:
+    async def _answered_meanwhile(self, ami: AmiConnection, bridged: set[str]) -> None:
         """Calls whose channels Asterisk shows in a bridge, not seen answered here: their
         earlier events came before this login (a leader that took over mid-call, a
         reconnect). They were answered; the time is now, when it was learnt."""
@@ -516,9 +517,16 @@ class CallTracker:
             call.answered = True
             call.bridge_since = self.monotonic()
             updates.append(Update(UpdateKind.ANSWERED, call_id, at=self.service.clock()))
-        if updates:
-            log.info("AMI reconcile: %d call(s) found bridged, answered", len(updates))
-            await asyncio.to_thread(self._write, updates)
+        if not updates:
+            return
+        log.info("AMI reconcile: %d call(s) found bridged, answered", len(updates))
+        _applied, failed = await asyncio.to_thread(self._write, updates)
+        if failed:
+            # not stored: forget what was learnt, the next reconcile finds them bridged again
+            for update in updates:
+                self.learn(update.call_id).answered = False
+            log.warning("AMI: %d answered call(s) not stored; reconciling later", failed)
+            ami.reconcile_later()
 
     # ---- recordings -------------------------------------------------------------------
     def attach_later(self, call_id: str) -> None:

@@ -129,6 +129,19 @@ def test_event_tracking_is_counted_per_asterisk() -> None:
     metrics.ami_tracking(False, "ast1")
 
 
+def test_an_asterisk_name_keeps_its_dots_and_digits_in_the_label() -> None:
+    """MASKING_ASTERISK_NAME allows "pbx.dc1" and "1pbx": two such servers must not fall
+    together into one "other" series (the one-tracker-per-Asterisk alert would fire)."""
+    metrics.ami_tracking(True, "pbx.dc1")
+    metrics.ami_tracking(True, "1pbx")
+    found = samples(metrics.exposition())
+    assert value(found, "masking_ami_event_tracking", asterisk="pbx.dc1") == 1
+    assert value(found, "masking_ami_event_tracking", asterisk="1pbx") == 1
+    assert ("masking_ami_event_tracking", frozenset({("asterisk", "other")})) not in found
+    metrics.ami_tracking(False, "pbx.dc1")
+    metrics.ami_tracking(False, "1pbx")
+
+
 def test_forked_workers_add_up_and_a_dead_one_leaves_its_counts_but_not_its_gauges(
     tmp_path: Path,
 ) -> None:
