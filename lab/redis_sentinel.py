@@ -24,7 +24,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -34,6 +33,8 @@ from types import TracebackType
 from typing import Any
 
 import redis
+
+from lab.ports import free_tcp_port
 
 
 class ClusterError(RuntimeError):
@@ -49,12 +50,6 @@ def binaries() -> tuple[str, str]:
             "redis-sentinel (./dev setup installs them)"
         )
     return server, sentinel
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -100,9 +95,9 @@ class RedisSentinelCluster:
         self.quorum = quorum
         self.down_after_ms = down_after_ms
         self.failover_timeout_ms = failover_timeout_ms
-        self.servers = [Node("redis-0", free_port())]
-        self.servers += [Node(f"redis-{i}", free_port()) for i in range(1, replicas + 1)]
-        self.sentinels = [Node(f"sentinel-{i}", free_port()) for i in range(sentinels)]
+        self.servers = [Node("redis-0", free_tcp_port())]
+        self.servers += [Node(f"redis-{i}", free_tcp_port()) for i in range(1, replicas + 1)]
+        self.sentinels = [Node(f"sentinel-{i}", free_tcp_port()) for i in range(sentinels)]
         self._frozen: list[Node] = []
 
     # ---- settings --------------------------------------------------------------------

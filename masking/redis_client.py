@@ -10,9 +10,11 @@ CLI, the demo and the benchmarks all come here).
   master acknowledged but never replicated) is handled by the pool, not here: see
   :mod:`masking.numbers.pool`.
 
-Every client fails fast: short socket timeouts and a couple of quick retries (a retry
-rides over a dropped connection or a master that just moved; a Redis that stays away is
-an error within about a second, and calls fail closed instead of queueing behind it).
+Every client fails fast: short socket timeouts, and a couple of quick retries of a
+refused or dropped connection only (a retry rides over a master that just moved; a Redis
+that refuses is an error within about a second). A command that times out is not tried
+again: a Redis that accepts and never answers (a hung master, a host gone without a reset)
+costs one socket timeout, 2 s, not three, and the call fails closed within its deadline.
 """
 
 from __future__ import annotations
@@ -44,7 +46,8 @@ class SentinelMaster(redis.Redis):
 
 def _retry(retries: int = RETRIES) -> Retry:
     backoff = ExponentialWithJitterBackoff(cap=RETRY_BACKOFF_CAP_S, base=RETRY_BACKOFF_BASE_S)
-    return Retry(backoff, retries)
+    # not redis-py's default (which retries timeouts too): see the module's docstring
+    return Retry(backoff, retries, supported_errors=(redis.exceptions.ConnectionError,))
 
 
 def connect(settings: Settings, *, timeout: float = SOCKET_TIMEOUT_S) -> redis.Redis:
@@ -83,17 +86,16 @@ def describe(settings: Settings) -> str:
 
 def environment(settings: Settings) -> dict[str, str]:
     """The ``MASKING_REDIS_*`` variables that make a child process use the same Redis."""
-    if not settings.redis_sentinels:
-        return {
-            "MASKING_REDIS_URL": settings.redis_url,
-            "MASKING_REDIS_PREFIX": settings.redis_prefix,
-        }
     found = {
         "MASKING_REDIS_PREFIX": settings.redis_prefix,
+        "MASKING_REDIS_REPLICA_ACKS": str(settings.redis_replica_acks),
+    }
+    if not settings.redis_sentinels:
+        return found | {"MASKING_REDIS_URL": settings.redis_url}
+    found |= {
         "MASKING_REDIS_SENTINELS": settings.redis_sentinels,
         "MASKING_REDIS_SENTINEL_MASTER": settings.redis_sentinel_master,
         "MASKING_REDIS_DB": str(settings.redis_db),
-        "MASKING_REDIS_REPLICA_ACKS": str(settings.redis_replica_acks),
     }
     if settings.redis_sentinel_password:
         found["MASKING_REDIS_SENTINEL_PASSWORD"] = settings.redis_sentinel_password

@@ -145,8 +145,18 @@ def drop_stale_bindings(service: MaskingService) -> int:
         live_in_db = set(session.scalars(select(Binding.id).where(Binding.live_at(now))))
         for binding_id in service.pool.live_ids() - live_in_db:
             found = service.pool.binding(binding_id)
-            # a row that is not live (revoked or expired) needs no grace: it committed
-            row = session.get(Binding, binding_id) if found is not None else None
+            # Asked again now: a binding committed after the query above is live and
+            # stays (others allocate as soon as the state is ready). A row that is not
+            # live (revoked or expired) needs no grace: it committed.
+            row = (
+                session.execute(
+                    select(Binding.live_at(now)).where(Binding.id == binding_id)
+                ).first()
+                if found is not None
+                else None
+            )
+            if row is not None and row[0]:
+                continue
             if (
                 found is None
                 or row is not None

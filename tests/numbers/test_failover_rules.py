@@ -224,3 +224,26 @@ def test_one_restore_at_a_time(service: MaskingService, monkeypatch: pytest.Monk
     service.pool.end_restore(elsewhere)
     found = bindings.for_site(service, world.site_id, shown.virtual_number)
     assert found is not None and found.id == shown.binding_id
+
+
+def test_a_binding_committed_while_stale_ones_are_dropped_stays(
+    service: MaskingService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The restore marks the state ready, then drops what the database does not hold as
+    live; meanwhile others already allocate. A binding committed after the database was
+    asked is live: it is not released (its number would go to another customer)."""
+    world = seed_site(service, pool=3, shipments=2)
+    live_ids = service.pool.live_ids
+    made: list[str] = []
+
+    def a_reveal_commits_in_between() -> set[str]:
+        shown = reveal_number(
+            service, staff_id=world.owner_id, shipment_number="PVZ1-00001", reason=REASON
+        )
+        made.append(shown.binding_id)
+        return live_ids()
+
+    monkeypatch.setattr(service.pool, "live_ids", a_reveal_commits_in_between)
+    assert bindings.drop_stale_bindings(service) == 0
+    [binding_id] = made
+    assert service.pool.binding(binding_id) is not None

@@ -4,6 +4,9 @@ needs; and, against real sentinels, the master found by name and a wrong name re
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
 import time
 from pathlib import Path
 
@@ -47,6 +50,31 @@ def test_a_url_makes_a_plain_client_that_fails_fast() -> None:
     client.close()
 
 
+def test_a_redis_that_never_answers_is_asked_once() -> None:
+    """A server that accepts and stays silent (a hung master, a host gone without a reset)
+    costs one socket timeout: a timed-out command is not sent again. (A refused
+    connection is retried: a master that just moved.)"""
+    silent = socket.create_server(("127.0.0.1", 0))
+    port = silent.getsockname()[1]
+    accepted: list[socket.socket] = []
+
+    def accept() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                accepted.append(silent.accept()[0])
+
+    threading.Thread(target=accept, daemon=True).start()
+    settings = load_settings(redis_url=f"redis://127.0.0.1:{port}/0")
+    client = redis_client.connect(settings, timeout=0.2)
+    with pytest.raises(redis.TimeoutError):
+        client.get("anything")
+    client.close()
+    silent.close()
+    assert len(accepted) == 1
+    for conn in accepted:
+        conn.close()
+
+
 def test_sentinels_make_a_master_client() -> None:
     client = redis_client.connect(load_settings(**SENTINELS))
     assert isinstance(client, redis_client.SentinelMaster)
@@ -80,7 +108,9 @@ def test_descriptions_name_no_password() -> None:
     assert "pw" not in described
 
 
-@pytest.mark.parametrize("values", [{"redis_url": "redis://10.0.0.5:6380/4"}, SENTINELS])
+@pytest.mark.parametrize(
+    "values", [{"redis_url": "redis://10.0.0.5:6380/4", "redis_replica_acks": 1}, SENTINELS]
+)
 def test_a_child_process_gets_the_same_redis(
     monkeypatch: pytest.MonkeyPatch, values: dict[str, object]
 ) -> None:
