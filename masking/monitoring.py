@@ -188,8 +188,7 @@ class StateCollector:
         """All or nothing: a failing query leaves out every database gauge."""
         now = self.service.clock()
         with self.service.db.session() as session:
-            stats = virtual.pool_stats(session, now)
-            busiest = virtual.busiest_site_bindings(session, now)
+            levels = virtual.pool_levels(session, now)
             pending = session.scalar(
                 select(func.count())
                 .select_from(OutboxEvent)
@@ -213,11 +212,11 @@ class StateCollector:
             "Reveals the busiest site of the region can still make (0: exhausted for it)",
             labels=["region"],
         )
-        for row in stats:
+        for row in levels:
             region = str(row["region"])
             numbers.add_metric([region], row["numbers"])
-            free.add_metric([region], row["numbers"] - row["bound_somewhere"])
-            headroom.add_metric([region], max(row["numbers"] - busiest.get(region, 0), 0))
+            free.add_metric([region], row["free"])
+            headroom.add_metric([region], row["headroom"])
         backlog = GaugeMetricFamily(
             "masking_outbox_pending", "Case events not delivered to the webhook yet"
         )

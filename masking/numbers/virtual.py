@@ -78,17 +78,35 @@ def pool_stats(session: Session, now: datetime) -> list[dict[str, Any]]:
     ]
 
 
-def busiest_site_bindings(session: Session, now: datetime) -> dict[str, int]:
-    """Per region: the live bindings of the site that has most of them. A site needs a
-    number of its own per live binding, so the pool minus this is how many more reveals
-    that site can make (the console's and the metrics' headroom)."""
+def _busiest_site_bindings(session: Session, now: datetime) -> dict[str, int]:
+    """Per region: the live bindings of the site that has most of them."""
     busiest: dict[str, int] = {}
     rows = session.execute(
         select(VirtualNumber.region, Binding.site_id, func.count(func.distinct(Binding.id)))
         .join(Binding, Binding.virtual_number == VirtualNumber.number)
-        .where(Binding.expires_at > now, Binding.revoked_at.is_(None), VirtualNumber.active)
+        .where(Binding.live_at(now), VirtualNumber.active)
         .group_by(VirtualNumber.region, Binding.site_id)
     ).all()
     for region, _site, count in rows:
         busiest[region] = max(busiest.get(region, 0), int(count))
     return busiest
+
+
+def pool_levels(session: Session, now: datetime) -> list[dict[str, Any]]:
+    """Per region, :func:`pool_stats` and what the console and the metrics show of it:
+    ``free`` (numbers in live use by no site), ``busiest_site_bindings`` and ``headroom``.
+    A site needs a number of its own per live binding, so the pool minus its busiest
+    site's bindings is how many more reveals that site can make (0: exhausted for it)."""
+    busiest = _busiest_site_bindings(session, now)
+    levels = []
+    for row in pool_stats(session, now):
+        most = busiest.get(row["region"], 0)
+        levels.append(
+            {
+                **row,
+                "free": row["numbers"] - row["bound_somewhere"],
+                "busiest_site_bindings": most,
+                "headroom": max(row["numbers"] - most, 0),
+            }
+        )
+    return levels

@@ -24,25 +24,14 @@ def pool_view(service: MaskingService, p: Principal) -> dict[str, Any]:
     need(p, Action.MANAGE_POOL, "only a platform admin sees the pool")
     now = service.clock()
     with service.db.session() as session:
-        stats = virtual.pool_stats(session, now)
-        busiest = virtual.busiest_site_bindings(session, now)
+        levels = virtual.pool_levels(session, now)
     regions = []
     warnings = []
-    for row in stats:
-        numbers = row["numbers"]
-        free = numbers - row["bound_somewhere"]
-        headroom = numbers - busiest.get(row["region"], 0)
-        low = max(2, math.ceil(numbers * LOW_SHARE))
+    for row in levels:
+        low = max(2, math.ceil(row["numbers"] * LOW_SHARE))
+        headroom = row["headroom"]
         level = "exhausted" if headroom <= 0 else "low" if headroom < low else "ok"
-        regions.append(
-            {
-                **row,
-                "free": free,
-                "busiest_site_bindings": busiest.get(row["region"], 0),
-                "headroom": headroom,
-                "level": level,
-            }
-        )
+        regions.append({**row, "level": level})
         if level != "ok":
             warnings.append(
                 {
