@@ -193,33 +193,31 @@ class PostgresLeaderLock:
         self._engine.dispose()
 
 
-def lock_for(settings: Settings) -> LeaderLock:
-    """The deployment's leader lock: by the database the settings point at."""
+def _lock(settings: Settings, label: str, file: str) -> LeaderLock:
+    """The lock named ``label``: a PostgreSQL advisory lock, or ``var_dir/file`` on SQLite."""
     url = settings.effective_database_url
     if url.startswith("postgresql"):
-        return PostgresLeaderLock(url)
+        return PostgresLeaderLock(
+            url, key=advisory_key(label), description=f"PostgreSQL advisory lock {label}"
+        )
     if url.startswith("sqlite"):
-        return FileLeaderLock(settings.var_dir / LOCK_FILE)
+        return FileLeaderLock(settings.var_dir / file)
     raise ValueError("leader election supports PostgreSQL and SQLite")
+
+
+def lock_for(settings: Settings) -> LeaderLock:
+    """The deployment's leader lock: by the database the settings point at."""
+    return _lock(settings, "masking:leader", LOCK_FILE)
 
 
 def tracking_lock_for(settings: Settings) -> LeaderLock:
     """The lock of AMI event tracking and reconciliation for the Asterisk this process is
     attached to (``MASKING_ASTERISK_NAME``; empty: the deployment's only Asterisk)."""
     name = settings.asterisk_name
-    url = settings.effective_database_url
-    if url.startswith("postgresql"):
-        label = f"masking:tracker:{name}"
-        return PostgresLeaderLock(
-            url,
-            key=advisory_key(label),
-            description=f"PostgreSQL advisory lock {label}",
-        )
-    if url.startswith("sqlite"):
-        # the name's shape (masking.shapes.ASTERISK_NAME_RE) is safe in a file name
-        file = f"tracker-{name}.lock" if name else "tracker.lock"
-        return FileLeaderLock(settings.var_dir / file)
-    raise ValueError("leader election supports PostgreSQL and SQLite")
+    # the name's shape (masking.shapes.ASTERISK_NAME_RE) is safe in a file name
+    return _lock(
+        settings, f"masking:tracker:{name}", f"tracker-{name}.lock" if name else "tracker.lock"
+    )
 
 
 Duty = Callable[[], Awaitable[None]]
