@@ -30,6 +30,7 @@ import contextlib
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -395,6 +396,25 @@ class LocalAsterisk:
             err = result.stderr.decode(errors="replace").strip()
             raise AsteriskError(f"asterisk -rx {command!r} failed ({result.returncode}): {err}")
         return out
+
+    def wait_idle(self, timeout: float = 30.0, quiet: bool = False) -> None:
+        """Wait (bounded) until no channel is left; ``quiet`` retries a failing CLI.
+
+        ``quiet`` is for a caller that may have Asterisk down on purpose (the fault suite):
+        a failing ``asterisk -rx`` is then retried until the deadline instead of raised.
+        """
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                out = self.cli("core show channels count")
+            except Exception:
+                if not quiet:
+                    raise
+            else:
+                match = re.search(r"(\d+) active channels?", out)
+                if match is None or int(match.group(1)) == 0:
+                    return
+            time.sleep(0.5)
 
     # ------------------------------------------------------------------ lifecycle
     def start(self, timeout: float = 30.0) -> None:
