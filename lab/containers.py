@@ -53,7 +53,6 @@ LAB_LABEL = "io.masking.lab=1"
 # Bumped when the base recipe changes (the local CAs count too, see _base_recipe).
 BASE_RECIPE = 1
 LOCAL_CA_DIR = Path("/usr/local/share/ca-certificates")
-DEBIAN_PACKAGE_FOR = {"podman": "podman", "runc": "runc", "mmdebstrap": "mmdebstrap"}
 
 Log = Callable[[str], None]
 
@@ -141,14 +140,10 @@ class Engine:
 
 
 def _require(tool: str) -> str:
-    path = shutil.which(tool)
-    if path is None:
-        package = DEBIAN_PACKAGE_FOR.get(tool, tool)
-        raise ContainerError(
-            f"'{tool}' is not installed; install the Debian package '{package}' "
-            f"(apt-get install {package}) or run ./dev test, which does it"
-        )
-    return path
+    try:
+        return rootfs_mod.require_tool(tool)
+    except rootfs_mod.RootfsError as exc:
+        raise ContainerError(str(exc)) from exc
 
 
 def find_engine() -> Engine:
