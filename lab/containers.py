@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lab.asterisk import rootfs as rootfs_mod
+from lab.processes import tail
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 DOCKER_DIR = REPOSITORY / "docker"
@@ -292,19 +293,12 @@ def build(engine: Engine, dockerfile: Path, tag: str, base: str, log: Log = prin
             check=False,
         )
     if result.returncode != 0:
-        raise ContainerError(f"building {tag} failed; the end of {build_log}:\n{_tail(build_log)}")
+        raise ContainerError(f"building {tag} failed; the end of {build_log}:\n{tail(build_log)}")
     seconds = time.monotonic() - started
     if seconds > 5:
         log(f"image {tag} built in {seconds:.1f} s")
     prune(engine)
     return tag
-
-
-def _tail(path: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
 
 
 def prune(engine: Engine) -> None:

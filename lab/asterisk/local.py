@@ -46,6 +46,7 @@ import jinja2
 from agi.dialplan import DIALPLAN_DIR
 from lab import containers
 from lab.asterisk import rootfs as rootfs_mod
+from lab.processes import tail
 from masking.config import AsteriskRuntime, load_settings
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -156,13 +157,6 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def _tail(path: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
 
 
 @dataclass
@@ -477,7 +471,7 @@ class LocalAsterisk:
             if self.process is not None and self.process.poll() is not None:
                 raise AsteriskError(
                     f"Asterisk exited with {self.process.returncode} while starting; "
-                    f"last output:\n{_tail(self.output_file)}\n{_tail(self.log_file)}"
+                    f"last output:\n{tail(self.output_file)}\n{tail(self.log_file)}"
                 )
             if ctl.exists():
                 try:
@@ -489,7 +483,7 @@ class LocalAsterisk:
             time.sleep(0.05)
         raise AsteriskError(
             f"Asterisk did not boot within the timeout ({last_error}); last output:\n"
-            f"{_tail(self.output_file)}\n{_tail(self.log_file)}"
+            f"{tail(self.output_file)}\n{tail(self.log_file)}"
         )
 
     def running(self) -> bool:
