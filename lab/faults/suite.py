@@ -390,11 +390,13 @@ class FaultSuite:
             broken_at = time.time()
             self._break(fault)
             time.sleep(options.down_for)
+            ami_cut = self._ami_cut  # the repair forgets it; its count is the cut's evidence
             self._repair(fault)
             recovered_at = time.time()
+            kicked = f", {ami_cut.kicked} AMI sessions kicked" if ami_cut is not None else ""
             self.say(
                 f"  {fault}: broken at {broken_at - started_at:.1f} s, "
-                f"back at {recovered_at - started_at:.1f} s"
+                f"back at {recovered_at - started_at:.1f} s{kicked}"
             )
             try:
                 desk.wait(timeout=lifetime + 15)
