@@ -245,10 +245,11 @@ def debian_base(engine: Engine, log: Log = print) -> str:
 
 def asterisk_base(engine: Engine, root: Path, log: Log = print) -> str:
     """The lab's Asterisk root filesystem as an image (imported once per build of it)."""
-    marker = json.dumps(rootfs_mod.marker(root), sort_keys=True)
-    if not marker or marker == "{}":
+    info = rootfs_mod.marker(root)
+    if not info:
         raise ContainerError(f"{root} is not a complete Asterisk root filesystem")
-    tag = f"{ASTERISK_BASE_REPOSITORY}:{hashlib.sha256(marker.encode()).hexdigest()[:12]}"
+    digest = hashlib.sha256(json.dumps(info, sort_keys=True).encode()).hexdigest()[:12]
+    tag = f"{ASTERISK_BASE_REPOSITORY}:{digest}"
     if engine.image_exists(tag):
         return tag
     with _locked():
