@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lab.asterisk import rootfs as rootfs_mod
+from lab.processes import tail
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 DOCKER_DIR = REPOSITORY / "docker"
@@ -53,7 +54,6 @@ LAB_LABEL = "io.masking.lab=1"
 # Bumped when the base recipe changes (the local CAs count too, see _base_recipe).
 BASE_RECIPE = 1
 LOCAL_CA_DIR = Path("/usr/local/share/ca-certificates")
-DEBIAN_PACKAGE_FOR = {"podman": "podman", "runc": "runc", "mmdebstrap": "mmdebstrap"}
 
 Log = Callable[[str], None]
 
@@ -141,14 +141,10 @@ class Engine:
 
 
 def _require(tool: str) -> str:
-    path = shutil.which(tool)
-    if path is None:
-        package = DEBIAN_PACKAGE_FOR.get(tool, tool)
-        raise ContainerError(
-            f"'{tool}' is not installed; install the Debian package '{package}' "
-            f"(apt-get install {package}) or run ./dev test, which does it"
-        )
-    return path
+    try:
+        return rootfs_mod.require_tool(tool)
+    except rootfs_mod.RootfsError as exc:
+        raise ContainerError(str(exc)) from exc
 
 
 def find_engine() -> Engine:
@@ -249,10 +245,11 @@ def debian_base(engine: Engine, log: Log = print) -> str:
 
 def asterisk_base(engine: Engine, root: Path, log: Log = print) -> str:
     """The lab's Asterisk root filesystem as an image (imported once per build of it)."""
-    marker = json.dumps(rootfs_mod.marker(root), sort_keys=True)
-    if not marker or marker == "{}":
+    info = rootfs_mod.marker(root)
+    if not info:
         raise ContainerError(f"{root} is not a complete Asterisk root filesystem")
-    tag = f"{ASTERISK_BASE_REPOSITORY}:{hashlib.sha256(marker.encode()).hexdigest()[:12]}"
+    digest = hashlib.sha256(json.dumps(info, sort_keys=True).encode()).hexdigest()[:12]
+    tag = f"{ASTERISK_BASE_REPOSITORY}:{digest}"
     if engine.image_exists(tag):
         return tag
     with _locked():
@@ -297,19 +294,12 @@ def build(engine: Engine, dockerfile: Path, tag: str, base: str, log: Log = prin
             check=False,
         )
     if result.returncode != 0:
-        raise ContainerError(f"building {tag} failed; the end of {build_log}:\n{_tail(build_log)}")
+        raise ContainerError(f"building {tag} failed; the end of {build_log}:\n{tail(build_log)}")
     seconds = time.monotonic() - started
     if seconds > 5:
         log(f"image {tag} built in {seconds:.1f} s")
     prune(engine)
     return tag
-
-
-def _tail(path: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
 
 
 def prune(engine: Engine) -> None:

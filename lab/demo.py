@@ -172,9 +172,9 @@ def masked_call(
     )
     result["temporary_number"] = vn
 
-    carrier = Sipp("carrier_uas", workdir, port=carrier_port, rtp_echo=True, timeout=30).start()
+    carrier = Sipp("carrier_uas", workdir, port=carrier_port, rtp_echo=True, timeout=30)
+    carrier.start().listening()
     try:
-        time.sleep(0.3)
         desk = Sipp(
             "desk_uac",
             workdir,
@@ -321,7 +321,9 @@ def _stay_up(workdir: Path, carrier_port: int, desk1_port: int, http_port: int, 
             calls=1000,
             timeout=day,
             name="demo-desk1",
-        ).start(),
+        )
+        .start()
+        .listening(),
         Sipp(
             "carrier_uas",
             workdir,
@@ -330,7 +332,9 @@ def _stay_up(workdir: Path, carrier_port: int, desk1_port: int, http_port: int, 
             calls=1000,
             timeout=day,
             name="demo-customer",
-        ).start(),
+        )
+        .start()
+        .listening(),
     ]
     say(
         f"\nConsole: http://127.0.0.1:{http_port}/  (login {OWNER} / {OWNER_PASSWORD}). "

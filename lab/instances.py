@@ -69,13 +69,11 @@ class ServiceInstance:
         *,
         agi_port: int,
         http_port: int,
-        workers: int = 1,
     ) -> None:
         self.index = index
         self.workdir = workdir
         self.agi_port = agi_port
         self.http_port = http_port
-        self.workers = workers
         self.log_file = workdir / "serve.log"
         self.env = dict(env)
         self.env.update(
@@ -115,8 +113,6 @@ class ServiceInstance:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self._log_offset = self.log_file.stat().st_size if self.log_file.exists() else 0
         argv = [sys.executable, "-c", SERVE, "serve"]
-        if self.workers > 1:
-            argv += ["--workers", str(self.workers)]
         log: IO[bytes]
         with open(self.log_file, "ab") as log:
             log.write(f"---- instance {self.index}: start {self.starts + 1}\n".encode())
@@ -233,7 +229,6 @@ class ServiceInstances:
         ami_secret: str = "masking",  # noqa: S107 - the lab Asterisk's default
         recordings_dir: Path | None = None,
         env: Mapping[str, str] | None = None,
-        workers: int = 1,
     ) -> None:
         if count < 1:
             raise ValueError("at least one instance")
@@ -258,7 +253,6 @@ class ServiceInstances:
                 base,
                 agi_port=free_tcp_port(),
                 http_port=free_tcp_port(),
-                workers=workers,
             )
             for index in range(count)
         ]

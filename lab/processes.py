@@ -1,10 +1,12 @@
-"""Stopping the lab's child processes (SIPp, redis-server, masking serve)."""
+"""The lab's child processes (SIPp, redis-server, masking serve, Asterisk, builds):
+stopping them, and the end of their logs for an error message."""
 
 from __future__ import annotations
 
 import contextlib
 import signal
 import subprocess
+from pathlib import Path
 
 
 def stop_process(process: subprocess.Popen[bytes] | None, grace: float = 3.0) -> None:
@@ -19,3 +21,11 @@ def stop_process(process: subprocess.Popen[bytes] | None, grace: float = 3.0) ->
             return
         except subprocess.TimeoutExpired:
             continue
+
+
+def tail(path: Path, lines: int = 30) -> str:
+    """The last ``lines`` lines of a log, or ``(no log)`` when it cannot be read."""
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"

@@ -39,6 +39,7 @@ from typing import Any
 
 from lab import containers
 from lab.asterisk.local import Ports, free_port
+from lab.ports import port_open
 from lab.sipp import free_udp_port
 
 COMPOSE_FILE = containers.DOCKER_DIR / "compose.yaml"
@@ -372,12 +373,6 @@ def _write_private(path: Path, text: str) -> None:
         handle.write(text)
 
 
-def _port_open(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex((LOOPBACK, port)) == 0
-
-
 class Stack:
     """The compose stack of one project, its state kept in ``state_dir``."""
 
@@ -577,7 +572,7 @@ class Stack:
                 "exec", name, "asterisk", "-rx", "core waitfullybooted", check=False, timeout=30
             )
             return booted.returncode == 0
-        return all(_port_open(port) for port in state.ports.of(service.name).values())
+        return all(port_open(port, LOOPBACK) for port in state.ports.of(service.name).values())
 
     def _wait(self, what: str, check: Callable[[], bool], deadline: float) -> None:
         while not check():

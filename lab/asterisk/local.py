@@ -30,6 +30,7 @@ import contextlib
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -45,6 +46,7 @@ import jinja2
 from agi.dialplan import DIALPLAN_DIR
 from lab import containers
 from lab.asterisk import rootfs as rootfs_mod
+from lab.processes import tail
 from masking.config import AsteriskRuntime, load_settings
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -155,13 +157,6 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def _tail(path: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
 
 
 @dataclass
@@ -396,6 +391,25 @@ class LocalAsterisk:
             raise AsteriskError(f"asterisk -rx {command!r} failed ({result.returncode}): {err}")
         return out
 
+    def wait_idle(self, timeout: float = 30.0, quiet: bool = False) -> None:
+        """Wait (bounded) until no channel is left; ``quiet`` retries a failing CLI.
+
+        ``quiet`` is for a caller that may have Asterisk down on purpose (the fault suite):
+        a failing ``asterisk -rx`` is then retried until the deadline instead of raised.
+        """
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                out = self.cli("core show channels count")
+            except Exception:
+                if not quiet:
+                    raise
+            else:
+                match = re.search(r"(\d+) active channels?", out)
+                if match is None or int(match.group(1)) == 0:
+                    return
+            time.sleep(0.5)
+
     # ------------------------------------------------------------------ lifecycle
     def start(self, timeout: float = 30.0) -> None:
         """Render the configuration, launch Asterisk and wait until it is fully booted.
@@ -457,7 +471,7 @@ class LocalAsterisk:
             if self.process is not None and self.process.poll() is not None:
                 raise AsteriskError(
                     f"Asterisk exited with {self.process.returncode} while starting; "
-                    f"last output:\n{_tail(self.output_file)}\n{_tail(self.log_file)}"
+                    f"last output:\n{tail(self.output_file)}\n{tail(self.log_file)}"
                 )
             if ctl.exists():
                 try:
@@ -469,7 +483,7 @@ class LocalAsterisk:
             time.sleep(0.05)
         raise AsteriskError(
             f"Asterisk did not boot within the timeout ({last_error}); last output:\n"
-            f"{_tail(self.output_file)}\n{_tail(self.log_file)}"
+            f"{tail(self.output_file)}\n{tail(self.log_file)}"
         )
 
     def running(self) -> bool:

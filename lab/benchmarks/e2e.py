@@ -558,7 +558,7 @@ class E2EBench:
             )
         )
         lifetime = seconds + 60
-        self._wait_idle()
+        self.asterisk.wait_idle()
         mark = LogMark(self.asterisk.log_file)
         if self.ami_counter is not None:
             self.ami_counter.take()
@@ -682,17 +682,6 @@ class E2EBench:
                 or 0
             )
         return int(still_open), int(total)
-
-    def _wait_idle(self, timeout: float = 30.0) -> None:
-        """No channel left from the previous rate (bounded wait)."""
-        assert self.asterisk is not None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            out = self.asterisk.cli("core show channels count")
-            match = re.search(r"(\d+) active channels?", out)
-            if match is None or int(match.group(1)) == 0:
-                return
-            time.sleep(0.5)
 
     # ---- tear down -----------------------------------------------------------------------
     def stop(self) -> None:

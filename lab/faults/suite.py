@@ -376,7 +376,7 @@ class FaultSuite:
                 for a in attempts
             )
         )
-        self._wait_idle()
+        self.asterisk.wait_idle(quiet=True)
         lifetime = options.seconds + 60
         carrier = self._sipp(directory, "carrier", self._carrier_command(directory, lifetime))
         desk: subprocess.Popen[bytes] | None = None
@@ -390,17 +390,19 @@ class FaultSuite:
             broken_at = time.time()
             self._break(fault)
             time.sleep(options.down_for)
+            ami_cut = self._ami_cut  # the repair forgets it; its count is the cut's evidence
             self._repair(fault)
             recovered_at = time.time()
+            kicked = f", {ami_cut.kicked} AMI sessions kicked" if ami_cut is not None else ""
             self.say(
                 f"  {fault}: broken at {broken_at - started_at:.1f} s, "
-                f"back at {recovered_at - started_at:.1f} s"
+                f"back at {recovered_at - started_at:.1f} s{kicked}"
             )
             try:
                 desk.wait(timeout=lifetime + 15)
             except subprocess.TimeoutExpired:
                 stop_process(desk)
-            self._wait_idle(timeout=20)
+            self.asterisk.wait_idle(timeout=20, quiet=True)
             time.sleep(1.0)  # the carrier's last BYEs
         finally:
             stop_process(desk)
@@ -473,18 +475,6 @@ class FaultSuite:
             attempt = by_shipment.get(shipment_id) or by_dialed.get((site_id, number))
             if attempt is not None:
                 attempt.records.append((disposition, reason))
-
-    def _wait_idle(self, timeout: float = 30.0) -> None:
-        """No channel left in Asterisk (bounded wait)."""
-        assert self.asterisk is not None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with contextlib.suppress(Exception):
-                out = self.asterisk.cli("core show channels count")
-                match = re.search(r"(\d+) active channels?", out)
-                if match is None or int(match.group(1)) == 0:
-                    return
-            time.sleep(0.5)
 
     # ---- SIPp ---------------------------------------------------------------------------
     def _sipp(self, directory: Path, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
