@@ -279,15 +279,7 @@ async def test_a_named_tracker_reconciles_its_own_asterisk_only(
     on_b = operator_call(service, world, "PVZ1-00001", "ast-b-1700000000.1")
     clock.advance(minutes=2)
     ami.systemname = "ast-b"
-    client = AmiClient(
-        host="127.0.0.1",
-        port=ami.port,
-        username="masking",
-        secret="s3cret",
-        service=service,
-        asterisk="ast-a",
-        recording_delays=(0.05,),
-    )
+    client = make_client(ami, service, asterisk="ast-a")
     try:
         await connected(client)  # reconciles after the login
         await eventually(lambda: len(ami.named("CoreSettings")) >= 1)

@@ -18,7 +18,7 @@ from masking import accounts
 from masking.storage.models import CallRecord, OutboxEvent
 from tests.support.appeals import api_body
 from tests.support.e2e import CUSTOMER_1, Live, log_tail
-from tests.support.leaks import digit_leaks
+from tests.support.leaks import digit_leaks, sip_leaks
 
 pytestmark = pytest.mark.e2e
 
@@ -124,8 +124,7 @@ def test_answered_call_of_12_s_lets_staff_resolve_the_appeal(
 
     # the new call path leaks the customer nowhere: the desk phone's SIP messages, the
     # service's log, the events the upstream system receives
-    desk_side = "\n".join(f"{m.start_line}\n{m.headers}\n{m.body}" for m in staff_result.messages)
-    assert not digit_leaks(desk_side, [CUSTOMER_1]), "customer digits at the desk phone"
+    assert not sip_leaks(staff_result, [CUSTOMER_1]), "customer digits at the desk phone"
     log_text = "\n".join(caplog.handler.format(r) for r in caplog.records)
     assert "masking" in log_text
     assert not digit_leaks(log_text, [CUSTOMER_1]), "customer digits in the service's log"

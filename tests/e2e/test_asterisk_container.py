@@ -1,7 +1,8 @@
 """Asterisk from the container image (docker/Dockerfile, MASKING_ASTERISK_RUNTIME=container):
 the image is built with podman (or Docker) FROM the lab's Asterisk root filesystem and run
 on the host network with the harness's rendered configuration. The checks of the smoke
-tests and of the masked operator call (tests/support/smoke.py) run against it (``e2e``
+tests, of the masked operator call and of the customer-digit log scan
+(tests/support/smoke.py) run against it (``e2e``
 and ``live_service`` here are this module's container instance; ``live`` is the e2e
 conftest's, on them; the smoke test's recorded call without the service is left to the
 bwrap suite: the masked call checks the same carrier leg and recording), then what the
@@ -63,6 +64,12 @@ def test_operator_call_fails_closed_when_the_service_is_down(e2e: E2E) -> None:
 
 def test_operator_call_is_masked_bridged_and_recorded(live: Live) -> None:
     smoke.operator_call_is_masked_bridged_and_recorded(live)
+
+
+def test_no_customer_digits_in_service_or_asterisk_logs(
+    live: Live, caplog: pytest.LogCaptureFixture
+) -> None:
+    smoke.no_customer_digits_in_service_or_asterisk_logs(live, caplog)
 
 
 def test_up_status_down_leave_nothing_behind(rootfs: Path, tmp_path: Path) -> None:

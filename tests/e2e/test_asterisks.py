@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,15 +20,11 @@ import pytest
 from agi.ami import AmiClient
 from lab.asterisk import LocalAsterisk, Phone, Ports
 from lab.asterisk.local import AsteriskError
-from lab.instances import ServiceInstances
-from lab.sipp import Sipp, free_udp_port
-from masking.config import load_settings
+from lab.sipp import free_udp_port
 from masking.service import MaskingService
 from masking.storage.models import CallRecord
-from tests.support.e2e import CUSTOMER_1, E2E, PHONE_PASSWORDS, log_tail, seed_live
-from tests.support.environment import REDIS_URL
-from tests.support.instances import Fleet, wait_logged
-from tests.support.services import postgres_database
+from tests.support.e2e import E2E, PHONE_PASSWORDS
+from tests.support.instances import Fleet, fleet, wait_logged
 
 pytestmark = pytest.mark.e2e
 
@@ -60,55 +55,16 @@ def pair(e2e: E2E, rootfs: Path, tmp_path_factory: pytest.TempPathFactory) -> It
         asterisk_b.stop()
         pytest.fail(f"the second Asterisk did not start: {exc}")
     b = E2E(asterisk_b, workdir, carrier_port, e2e.agi_port, {"desk1": desk1_port})
-    prefix = f"asterisks:{uuid.uuid4().hex[:10]}:"
     try:
-        with postgres_database("masking_asterisks") as url:
-            settings = load_settings(
-                var_dir=workdir / "admin",
-                database_url=url,
-                redis_url=REDIS_URL,
-                redis_prefix=prefix,
-            )
-            service = MaskingService.from_settings(settings)
-            instances = ServiceInstances(
-                2,
-                workdir,
-                database_url=url,
-                redis_url=REDIS_URL,
-                redis_prefix=prefix,
-                ami_port=e2e.asterisk.ports.ami_port,
-                env={"MASKING_AGI_REQUEST_TIMEOUT": "2.0"},
-            )
-            for instance, asterisk in zip(instances, (e2e.asterisk, asterisk_b), strict=True):
-                instance.env.update(
-                    MASKING_ASTERISK_NAME=asterisk.name,
-                    MASKING_AMI_PORT=str(asterisk.ports.ami_port),
-                    MASKING_RECORDINGS_DIR=str(asterisk.monitor_dir),
-                )
-            try:
-                site1, site2 = seed_live(service)
-                instances.start()
-                for instance in instances:
-                    wait_logged(instance.log, "AMI connected")
-                instances.point(e2e.asterisk)
-                instances.point(asterisk_b)
-                yield Pair(Fleet(e2e, instances, service, site1, site2), b)
-            finally:
-                e2e.point_dialplan_at(e2e.agi_port)
-                instances.stop_all()
-                service.pool.flush()
-                service.close()
+        with fleet(e2e, workdir, asterisks=(e2e.asterisk, asterisk_b)) as started:
+            yield Pair(started, b)
     finally:
         asterisk_b.stop()
 
 
 def desk_call(pair: Pair, on: E2E, scenario: str = "desk_uac_brief") -> None:
     """desk1 of Asterisk ``on`` dials S1's temporary number; the customer answers."""
-    vn = pair.fleet.reveal("S1").lstrip("+")
-    desk, carrier = on.desk_call(scenario, vn, "desk1", answered=True)
-    assert desk.ok, desk.describe() + "\n" + log_tail(on)
-    [invite] = carrier.invites
-    assert (invite.request_uri or "").startswith(f"sip:{CUSTOMER_1.lstrip('+')}@")
+    pair.fleet.masked_desk_call(on, scenario)
 
 
 def record_on(pair: Pair, asterisk: LocalAsterisk, since: float, *, ended: bool) -> CallRecord:
@@ -128,10 +84,6 @@ def closed_by(pair: Pair, call_id: str) -> list[int]:
     return [i.index for i in pair.fleet.instances if f"call {call_id}: ended" in i.log()]
 
 
-def decided_by(pair: Pair, call_id: str) -> list[int]:
-    return [i.index for i in pair.fleet.instances if f"(call {call_id}," in i.log()]
-
-
 def test_each_asterisk_is_tracked_by_the_instance_attached_to_it(pair: Pair) -> None:
     a, b, instances = pair.fleet.e2e, pair.b, pair.fleet.instances
     assert TRACKS + a.asterisk.name in instances[0].log()
@@ -147,24 +99,12 @@ def test_each_asterisk_is_tracked_by_the_instance_attached_to_it(pair: Pair) -> 
         desk_call(pair, on)
         record = record_on(pair, on.asterisk, since, ended=True)
         assert (record.direction, record.disposition) == ("outbound", "answered")
-        assert decided_by(pair, record.id) == [0]  # the first server of both lists
+        assert pair.fleet.decided_by(record.id) == [0]  # the first server of both lists
         assert closed_by(pair, record.id) == [tracker]
 
     # click-to-call through instance 1: it rings desk1 on its own Asterisk (B)
     fleet = pair.fleet
-    carrier = Sipp(
-        "carrier_uas", b.workdir / "sipp", port=b.carrier_port, rtp_echo=True, timeout=30
-    ).start()
-    staff = Sipp(
-        "staff_phone_talks_uas", b.workdir / "sipp", port=b.site_ports["desk1"], timeout=30
-    ).start()
-    try:
-        time.sleep(0.3)
-        call_id = fleet.click_to_call(1, fleet.api_token(fleet.site1.owner_id))
-        assert staff.wait(20).ok
-    finally:
-        staff.stop()
-        carrier.stop()
+    call_id, _, _ = fleet.click_to_call_through(b, 1)
     record = fleet.wait_record(lambda r: r.id == call_id and r.ended_at is not None, timeout=15)
     assert (record.asterisk, record.disposition) == (b.asterisk.name, "answered")
     assert closed_by(pair, call_id) == [1]

@@ -14,15 +14,7 @@ from datetime import datetime
 
 import pytest
 
-from lab.sipp import Sipp
-from tests.support.e2e import (
-    CUSTOMER_1,
-    E2E,
-    LogMark,
-    assert_denied,
-    denied_desk_call,
-    log_tail,
-)
+from tests.support.e2e import E2E, LogMark, assert_denied, denied_desk_call
 from tests.support.instances import Fleet, fleet
 
 pytestmark = pytest.mark.e2e
@@ -37,25 +29,16 @@ def two(e2e: E2E, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
 
 
 def operator_call(two: Fleet) -> tuple[str, LogMark]:
-    """desk1 dials S1's temporary number, the customer answers; the call's id (its
-    record closed as answered: by the leader's AMI tracker) and the Asterisk log."""
-    vn = two.reveal("S1").lstrip("+")
-    mark = LogMark(two.e2e)
+    """desk1 dials S1's temporary number, the customer answers (nobody got a customer's
+    digits: Seeded.masked_desk_call); the call's id (its record closed as answered: by
+    the leader's AMI tracker) and the Asterisk log."""
     started = time.time()
-    desk, carrier = two.e2e.desk_call("desk_uac_brief", vn, "desk1", answered=True)
-    assert desk.ok, desk.describe() + "\n" + log_tail(two.e2e)
-    [invite] = carrier.invites
-    assert (invite.request_uri or "").startswith(f"sip:{CUSTOMER_1.lstrip('+')}@")
+    mark = two.masked_desk_call(two.e2e)
     record = two.wait_record(
         lambda r: r.started_at.timestamp() >= started - 1 and r.ended_at is not None, timeout=15
     )
     assert (record.direction, record.disposition) == ("outbound", "answered"), record.__dict__
     return record.id, mark
-
-
-def decided_by(two: Fleet, call_id: str) -> list[int]:
-    """The instances that answered the dialplan about ``call_id``."""
-    return [i.index for i in two.instances if f"(call {call_id}," in i.log(all_starts=True)]
 
 
 def test_one_leader_and_click_to_call_from_the_other(two: Fleet) -> None:
@@ -64,31 +47,16 @@ def test_one_leader_and_click_to_call_from_the_other(two: Fleet) -> None:
     assert LEADS not in instances[1].log()  # tracking and timers run in one process only
 
     call_id, _ = operator_call(two)
-    assert decided_by(two, call_id) == [0]  # the first server of the list
+    assert two.decided_by(call_id) == [0]  # the first server of the list
 
     # click-to-call through the instance that does not lead: it originates over its own
     # AMI connection; the staff leg asks the dialplan's first server; the leader's
     # tracker follows the call to its end
-    e2e = two.e2e
-    carrier = Sipp(
-        "carrier_uas", e2e.workdir / "sipp", port=e2e.carrier_port, rtp_echo=True, timeout=30
-    ).start()
-    staff = Sipp(
-        "staff_phone_talks_uas", e2e.workdir / "sipp", port=e2e.site_ports["desk1"], timeout=30
-    ).start()
-    try:
-        time.sleep(0.3)
-        c2c = two.click_to_call(1, two.api_token(two.site1.owner_id))
-        staff_result, carrier_result = staff.wait(20), carrier.wait(10)
-        record = two.wait_record(lambda r: r.id == c2c and r.ended_at is not None, timeout=15)
-    finally:
-        staff.stop()
-        carrier.stop()
-    assert staff_result.ok and carrier_result.ok, carrier_result.describe() + log_tail(e2e)
-    assert len(carrier_result.invites) == 1
+    c2c, _, _ = two.click_to_call_through(two.e2e, 1)
+    record = two.wait_record(lambda r: r.id == c2c and r.ended_at is not None, timeout=15)
     assert f"click-to-call {c2c}: ringing staff" in instances[1].log()
     assert f"click-to-call {c2c}: ringing staff" not in instances[0].log()
-    assert decided_by(two, c2c) == [0]
+    assert two.decided_by(c2c) == [0]
     assert (record.direction, record.disposition, record.status) == (
         "click2call",
         "answered",
@@ -111,7 +79,7 @@ def test_failover_to_the_next_instance_and_both_down(two: Fleet) -> None:
     # both starts and ends inside the takeover window, before the new leader's tracker
     # logs in, is closed by its reconciliation without knowing it was answered.)
     call_id, mark = operator_call(two)
-    assert decided_by(two, call_id) == [1]
+    assert two.decided_by(call_id) == [1]
     (tried, dead_url), (asked, _) = mark.agi_requests()
     assert dead_url.startswith(f"{instances[0].agi_url}/operator-call?")
     print(f"failover past a killed instance: {(asked - tried).total_seconds() * 1000:.1f} ms")
@@ -127,7 +95,7 @@ def test_failover_to_the_next_instance_and_both_down(two: Fleet) -> None:
     # back by index: the first server of the list answers again, and leads
     instances.restart(0)
     call_id, _ = operator_call(two)
-    assert decided_by(two, call_id) == [0]
+    assert two.decided_by(call_id) == [0]
     assert instances.leaders() == [0]
 
 

@@ -5,15 +5,18 @@ service in its container -> a SIPp carrier), and ``down --volumes`` leaves nothi
 
 from __future__ import annotations
 
+import json
 import shutil
 import uuid
 from pathlib import Path
 
 import pytest
 
+from lab.demo import CUSTOMER
 from lab.stack import LABEL, Stack, demo
 from tests.support.containers import require_container_engine
 from tests.support.environment import unavailable
+from tests.support.leaks import digit_leaks, is_verbose_trace, log_leaks
 
 pytestmark = [pytest.mark.e2e, pytest.mark.container]
 
@@ -41,6 +44,19 @@ def test_the_stack_comes_up_and_the_demo_call_goes_through(tmp_path: Path) -> No
         assert result["temporary_number"].lstrip("+") in result["customer_saw"]["from"]
         assert result["really_dialed"].startswith("+7 900") and "*" in result["really_dialed"]
         assert state.volumes == [f"{project}_{v}" for v in ("postgres", "redis", "recordings")]
+        # the customer's number is masked in what the demo reports and in what the
+        # service's and Asterisk's containers logged (but Asterisk's VERBOSE trace)
+        assert not digit_leaks(json.dumps(result), [CUSTOMER]), result
+        for service in ("masking", "asterisk"):
+            logs = engine.run("logs", state.containers[service])
+            logged = "\n".join(
+                line
+                for line in (logs.stdout + logs.stderr).splitlines()
+                if not is_verbose_trace(line)
+            )
+            assert service != "masking" or "masking" in logged  # the log was read
+            leaks = log_leaks(logged, [CUSTOMER])
+            assert not leaks, f"customer digits in {service}'s log:\n" + "\n".join(leaks[:20])
     finally:
         stack.down(volumes=True)
     left = engine.run("ps", "--all", "--quiet", "--filter", f"label={LABEL}={project}").stdout

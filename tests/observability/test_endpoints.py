@@ -26,7 +26,7 @@ from tests.support import appeals
 from tests.support.clock import FakeClock
 from tests.support.environment import free_tcp_port
 from tests.support.factories import seed_site
-from tests.support.metrics import Samples, samples
+from tests.support.metrics import Samples, samples, value
 
 TOKEN = "t" * 24
 
@@ -40,10 +40,6 @@ def scrape(client: TestClient, **headers: str) -> Samples:
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/plain")
     return samples(response.text)
-
-
-def gauge(found: Samples, name: str, **labels: str) -> float:
-    return found[(name, frozenset(labels.items()))]
 
 
 @pytest.fixture
@@ -136,9 +132,9 @@ def test_pool_gauges_and_the_exhaustion_counter(
 ) -> None:
     world = seed_site(service, pool=2, shipments=3)
     before = scrape(client)
-    assert gauge(before, "masking_pool_numbers", region="RU") == 2
-    assert gauge(before, "masking_pool_free_numbers", region="RU") == 2
-    assert gauge(before, "masking_pool_headroom", region="RU") == 2
+    assert value(before, "masking_pool_numbers", region="RU") == 2
+    assert value(before, "masking_pool_free_numbers", region="RU") == 2
+    assert value(before, "masking_pool_headroom", region="RU") == 2
     for i in range(2):
         reveal_number(
             service,
@@ -155,12 +151,12 @@ def test_pool_gauges_and_the_exhaustion_counter(
         )
     assert refused.value.reason is Refusal.POOL_EXHAUSTED
     after = scrape(client)
-    assert gauge(after, "masking_pool_free_numbers", region="RU") == 0
-    assert gauge(after, "masking_pool_headroom", region="RU") == 0
+    assert value(after, "masking_pool_free_numbers", region="RU") == 0
+    assert value(after, "masking_pool_headroom", region="RU") == 0
     exhausted = ("masking_pool_exhausted_total", frozenset({("region", "RU")}))
     assert after[exhausted] - before.get(exhausted, 0) == 1
-    assert gauge(after, "masking_dependency_up", dependency="database") == 1
-    assert gauge(after, "masking_dependency_up", dependency="redis") == 1
+    assert value(after, "masking_dependency_up", dependency="database") == 1
+    assert value(after, "masking_dependency_up", dependency="redis") == 1
 
 
 def test_outbox_backlog_and_how_long_the_oldest_due_event_waited(
@@ -178,13 +174,13 @@ def test_outbox_backlog_and_how_long_the_oldest_due_event_waited(
     assert pending >= 2
     clock.advance(seconds=90)
     found = scrape(client)
-    assert gauge(found, "masking_outbox_pending") == pending
-    assert gauge(found, "masking_outbox_oldest_due_seconds") >= 90
+    assert value(found, "masking_outbox_pending") == pending
+    assert value(found, "masking_outbox_oldest_due_seconds") >= 90
     report = outbox.deliver_due(service, lambda event: None, limit=1000)
     assert len(report.delivered) == pending
     drained = scrape(client)
-    assert gauge(drained, "masking_outbox_pending") == 0
-    assert gauge(drained, "masking_outbox_oldest_due_seconds") == 0
+    assert value(drained, "masking_outbox_pending") == 0
+    assert value(drained, "masking_outbox_oldest_due_seconds") == 0
     delivered = ("masking_outbox_deliveries_total", frozenset({("result", "delivered")}))
     assert drained[delivered] - found.get(delivered, 0) == pending
 
@@ -200,8 +196,8 @@ def test_a_database_that_stops_answering_leaves_its_gauges_out(
     )
     with TestClient(create_app(service)) as client:
         found = scrape(client)
-    assert gauge(found, "masking_dependency_up", dependency="database") == 0
-    assert gauge(found, "masking_dependency_up", dependency="redis") == 1
+    assert value(found, "masking_dependency_up", dependency="database") == 0
+    assert value(found, "masking_dependency_up", dependency="redis") == 1
     assert not any(name.startswith("masking_outbox_pending") for name, _ in found)
     service.close()
 

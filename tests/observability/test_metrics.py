@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from masking import metrics
-from tests.support.metrics import samples, value
+from tests.support.metrics import counted, samples, value
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,7 +24,7 @@ def test_a_decision_is_counted_by_route_outcome_and_reason_and_timed() -> None:
     after = samples(metrics.exposition())
 
     def delta(name: str, **labels: str) -> float:
-        return value(after, name, **labels) - value(before, name, **labels)
+        return counted(after, name, **labels) - counted(before, name, **labels)
 
     route = {"route": "operator-call"}
     assert delta("masking_decisions_total", **route, outcome="dial", reason="") == 1
@@ -71,7 +71,7 @@ def test_the_other_instruments_export_what_they_record() -> None:
     after = samples(metrics.exposition())
 
     def delta(name: str, **labels: str) -> float:
-        return value(after, name, **labels) - value(before, name, **labels)
+        return counted(after, name, **labels) - counted(before, name, **labels)
 
     assert delta("masking_agi_rejected_total", why="secret") == 1
     assert delta("masking_pool_exhausted_total", region="KZ") == 1

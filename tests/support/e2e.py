@@ -37,6 +37,7 @@ from masking.storage.models import Base, Binding, CallRecord
 from tests.support.calls import call_records
 from tests.support.environment import free_tcp_port, session_port
 from tests.support.factories import World, seeded_password_hash
+from tests.support.leaks import asterisk_log_leaks, asterisk_log_offsets, sip_leaks
 
 # A TEST-ONLY context (not in dialplan/): record and dial the carrier, no AGI involved.
 SMOKE_DIALPLAN = """\
@@ -281,6 +282,23 @@ class Seeded:
 
     def records(self) -> list[CallRecord]:
         return call_records(self.service)
+
+    def masked_desk_call(self, e2e: E2E, scenario: str = "desk_uac_brief") -> LogMark:
+        """desk1 of ``e2e``'s Asterisk dials S1's temporary number and CUSTOMER_1 (and
+        only CUSTOMER_1) is rung; neither the desk phone's SIP messages nor Asterisk's
+        logs (but its VERBOSE trace) got a customer's digits. The Asterisk log of it."""
+        vn = self.reveal("S1").lstrip("+")
+        mark = LogMark(e2e)
+        offsets = asterisk_log_offsets(e2e.asterisk)
+        desk, carrier = e2e.desk_call(scenario, vn, "desk1", answered=True)
+        assert desk.ok, desk.describe() + "\n" + log_tail(e2e)
+        [invite] = carrier.invites
+        assert (invite.request_uri or "").startswith(f"sip:{CUSTOMER_1.lstrip('+')}@"), invite
+        customers = [CUSTOMER_1, CUSTOMER_2]
+        assert not sip_leaks(desk, customers), "customer digits at the desk phone"
+        leaks = asterisk_log_leaks(e2e.asterisk, customers, offsets)
+        assert not leaks, "customer digits in Asterisk's logs:\n" + "\n".join(leaks[:20])
+        return mark
 
     def wait_record(
         self, predicate: Callable[[CallRecord], bool], timeout: float = 10.0

@@ -19,5 +19,12 @@ def samples(text: str | bytes) -> Samples:
 
 
 def value(found: Samples, name: str, **labels: str) -> float:
-    """The sample's value; 0 where the exposition has no such sample."""
+    """The sample's value; a KeyError where the exposition has no such sample (a gauge
+    that is not exported at all reads as a failure, not as 0)."""
+    return found[(name, frozenset(labels.items()))]
+
+
+def counted(found: Samples, name: str, **labels: str) -> float:
+    """A counter's (or histogram's) value; 0 where it has no sample yet: the exposition
+    leaves a labelled series out until it is first incremented. For deltas."""
     return found.get((name, frozenset(labels.items())), 0.0)

@@ -1,19 +1,33 @@
-"""The checks of the smoke tests (tests/e2e/test_asterisk_smoke.py) and of the masked
-operator call (tests/e2e/test_operator_call.py), kept here so that the container suite
+"""The checks of the smoke tests (tests/e2e/test_asterisk_smoke.py), of the masked
+operator call (tests/e2e/test_operator_call.py) and of the customer-digit scan of the logs
+(tests/e2e/test_no_digits_in_logs.py), kept here so that the container suite
 (tests/e2e/test_asterisk_container.py) runs the very same checks against Asterisk from
 the container image."""
 
 from __future__ import annotations
 
+import logging
 import os
+import time
 import wave
 from pathlib import Path
 
 import pytest
 
 from lab.sipp import Sipp
+from masking import redaction
 from tests.support.audio import rms, wait_for_file
-from tests.support.e2e import CUSTOMER_1, E2E, Live, log_tail, talk_scenario
+from tests.support.e2e import (
+    CUSTOMER_1,
+    CUSTOMER_2,
+    E2E,
+    Live,
+    assert_denied,
+    denied_desk_call,
+    log_tail,
+    talk_scenario,
+)
+from tests.support.leaks import asterisk_log_leaks, asterisk_log_offsets, log_leaks, sip_leaks
 
 CUSTOMER = "79001234567"
 
@@ -177,3 +191,66 @@ def operator_call_is_masked_bridged_and_recorded(live: Live) -> None:
     with wave.open(str(path)) as handle:
         assert handle.getnframes() / handle.getframerate() > 2.0
     assert rms(path) > 300, "recording is silent"
+
+
+# ---- no customer digits in the logs (tests/e2e/test_no_digits_in_logs.py) -------------
+CUSTOMERS = [CUSTOMER_1, CUSTOMER_2]
+
+
+def _call_back(live: Live, vn: str) -> None:
+    """CUSTOMER_1 calls ``vn`` back through the carrier; desk1 (a SIPp UAS) answers."""
+    e2e = live.e2e
+    phone = Sipp(
+        "site_phone_uas", e2e.workdir / "sipp", port=e2e.site_ports["desk1"], timeout=20
+    ).start()
+    try:
+        phone.listening()
+        customer = Sipp(
+            talk_scenario("customer_uac", e2e.workdir / "sipp"),
+            e2e.workdir / "sipp",
+            remote=e2e.sip,
+            service=vn.lstrip("+"),
+            from_user=CUSTOMER_1.lstrip("+"),
+            timeout=30,
+        ).run()
+        time.sleep(0.5)
+    finally:
+        phone.stop()
+    assert customer.ok, customer.describe() + "\n" + log_tail(e2e)
+
+
+def no_customer_digits_in_service_or_asterisk_logs(
+    live: Live, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, "masking")
+    caplog.set_level(logging.DEBUG, "agi")
+    e2e = live.e2e
+    offsets = asterisk_log_offsets(e2e.asterisk)
+
+    vn = live.reveal("S1")
+    desk, _ = e2e.desk_call("desk_uac", vn.lstrip("+"), "desk1", answered=True)
+    assert desk.ok, desk.describe() + "\n" + log_tail(e2e)
+    assert not sip_leaks(desk, CUSTOMERS), "customer digits at the desk phone"
+    live.wait_record(lambda r: r.direction == "outbound" and r.ended_at is not None, 15)
+    _call_back(live, vn)
+    live.wait_record(lambda r: r.direction == "inbound" and r.ended_at is not None, 15)
+    denied = denied_desk_call(e2e, vn.lstrip("+"), "desk2")  # no visibility
+    assert_denied(denied, e2e, "masking/not-allowed")
+    time.sleep(0.5)  # let the AMI events of the last call be logged
+
+    # what the code itself writes at the level the service runs at (INFO)
+    raw = "\n".join(caplog.handler.format(r) for r in caplog.records if r.levelno >= logging.INFO)
+    assert "masking" in raw  # the service did log these calls
+    leaks = log_leaks(raw, CUSTOMERS)
+    assert not leaks, "customer digits in the service's log:\n" + "\n".join(leaks)
+    # and everything, DEBUG too, through the filter `masking serve` installs (the AMI
+    # client's DEBUG log has raw AMI events: DialString, CallerIDNum)
+    last_net = redaction.RedactingFilter()
+    filtered = "\n".join(caplog.handler.format(r) for r in caplog.records if last_net.filter(r))
+    leaks = log_leaks(filtered, CUSTOMERS)
+    assert not leaks, "customer digits in the filtered log:\n" + "\n".join(leaks)
+
+    asterisk_leaks = asterisk_log_leaks(e2e.asterisk, CUSTOMERS, offsets)
+    assert not asterisk_leaks, "customer digits in Asterisk's logs:\n" + "\n".join(
+        asterisk_leaks[:20]
+    )
